@@ -1,0 +1,218 @@
+"""The Store port on SQLAlchemy: reads and writes inside one transaction, no commits of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from onduty.adapters.db import tables as t
+from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
+from onduty.domain.alerts import Alert
+from onduty.domain.incidents import Incident, OutboxMessage, Timer, TimelineEntry
+from onduty.domain.model import Directory
+from onduty.plan.convert import to_directory
+from onduty.plan.schema import Plan
+
+
+@lru_cache(maxsize=4)
+def _directory_for(sha256: str, document: bytes) -> Directory:
+    return to_directory(Plan.model_validate(orjson.loads(document)))
+
+
+class SqlStore:
+    def __init__(self, session: Session):
+        self.session = session
+        self._locking = session.get_bind().dialect.name == "postgresql"
+
+    # -- the plan ----------------------------------------------------------------------------
+    def _latest_plan(self) -> Any:
+        return self.session.execute(
+            select(t.plans.c.sha256, t.plans.c.document).order_by(t.plans.c.id.desc()).limit(1)
+        ).first()
+
+    def plan_sha(self) -> str | None:
+        row = self._latest_plan()
+        return row.sha256 if row else None
+
+    def directory(self) -> Directory:
+        row = self._latest_plan()
+        if row is None:
+            return Directory()
+        return _directory_for(row.sha256, orjson.dumps(row.document))
+
+    def save_plan(self, sha256: str, source: str, document: dict[str, Any], now: datetime) -> None:
+        self.session.execute(
+            insert(t.plans).values(sha256=sha256, source=source, document=document, applied_at=now)
+        )
+
+    def _sync(self, table: Any, rows: Sequence[dict[str, Any]]) -> tuple[int, int, int]:
+        existing = {r.id: r._mapping for r in self.session.execute(select(table))}
+        added = changed = 0
+        for row in rows:
+            wanted = {**row, "active": True}
+            old = existing.pop(row["id"], None)
+            if old is None:
+                self.session.execute(insert(table).values(**wanted))
+                added += 1
+            elif any(old[k] != v for k, v in wanted.items()):
+                self.session.execute(update(table).where(table.c.id == row["id"]).values(**wanted))
+                changed += 1
+        gone = [ident for ident, old in existing.items() if old["active"]]
+        if gone:
+            self.session.execute(update(table).where(table.c.id.in_(gone)).values(active=False))
+        return added, changed, len(gone)
+
+    def sync_entities(self, clients: Sequence[dict[str, Any]], services: Sequence[dict[str, Any]],
+                      people: Sequence[dict[str, Any]]) -> dict[str, int]:
+        totals = {"added": 0, "changed": 0, "removed": 0}
+        for table, rows in ((t.clients, clients), (t.people, people), (t.services, services)):
+            for name, count in zip(totals, self._sync(table, rows), strict=True):
+                totals[name] += count
+        return totals
+
+    # -- keys --------------------------------------------------------------------------------
+    def add_integration_key(self, key_hash: str, service_id: str, now: datetime) -> None:
+        self.session.execute(
+            insert(t.integration_keys).values(key_hash=key_hash, service_id=service_id, created_at=now)
+        )
+
+    def service_for_key(self, key_hash: str) -> str | None:
+        return self.session.scalar(
+            select(t.integration_keys.c.service_id).where(t.integration_keys.c.key_hash == key_hash)
+        )
+
+    def add_api_key(self, key_hash: str, role: Role, client_id: str | None, now: datetime) -> None:
+        self.session.execute(
+            insert(t.api_keys).values(key_hash=key_hash, role=role, client_id=client_id, created_at=now)
+        )
+
+    def api_key(self, key_hash: str) -> ApiKey | None:
+        row = self.session.execute(
+            select(t.api_keys.c.role, t.api_keys.c.client_id).where(t.api_keys.c.key_hash == key_hash)
+        ).first()
+        return ApiKey(row.role, row.client_id) if row else None
+
+    # -- alerts and incidents ------------------------------------------------------------------
+    def open_alert(self, service_id: str, dedup_key: str) -> Alert | None:
+        stmt = select(Alert).where(
+            t.alerts.c.service_id == service_id,
+            t.alerts.c.dedup_key == dedup_key,
+            t.alerts.c.status != "resolved",
+        )
+        return self.session.scalars(stmt.with_for_update() if self._locking else stmt).first()
+
+    def add_alert(self, alert: Alert) -> None:
+        self.session.add(alert)
+        try:
+            with self.session.begin_nested():
+                self.session.flush()
+        except IntegrityError as exc:
+            raise Conflict(f"an open alert with key {alert.dedup_key!r} already exists") from exc
+
+    def alerts_of(self, incident_id: int) -> list[Alert]:
+        return list(self.session.scalars(
+            select(Alert).where(t.alerts.c.incident_id == incident_id).order_by(t.alerts.c.id)
+        ))
+
+    def add_incident(self, incident: Incident) -> None:
+        self.session.add(incident)
+        self.session.flush()
+
+    def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None:
+        stmt = select(Incident).where(t.incidents.c.id == incident_id)
+        if client_id is not None:
+            stmt = stmt.where(t.incidents.c.client_id == client_id)
+        return self.session.scalars(stmt.with_for_update() if self._locking else stmt).first()
+
+    def incidents(self, query: IncidentFilter) -> list[Incident]:
+        c = t.incidents.c
+        stmt = select(Incident).order_by(c.id.desc()).limit(query.limit)
+        for column, value in (
+            (c.status, query.status), (c.client_id, query.client_id),
+            (c.service_id, query.service_id), (c.severity, query.severity),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if query.open_only:
+            stmt = stmt.where(c.status != "resolved")
+        return list(self.session.scalars(stmt))
+
+    # -- timeline ------------------------------------------------------------------------------
+    def append(self, incident_id: int, entries: Sequence[TimelineEntry]) -> None:
+        for entry in entries:
+            entry.incident_id = incident_id
+            self.session.add(entry)
+        self.session.flush()
+
+    def timeline(self, incident_id: int) -> list[TimelineEntry]:
+        return list(self.session.scalars(
+            select(TimelineEntry).where(t.timeline.c.incident_id == incident_id).order_by(t.timeline.c.id)
+        ))
+
+    # -- timers --------------------------------------------------------------------------------
+    def add_timer(self, timer: Timer) -> None:
+        self.session.add(timer)
+        self.session.flush()
+
+    def claim_due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        stmt = (
+            select(Timer)
+            .where(t.timers.c.done.is_(False), t.timers.c.due_at <= now)
+            .order_by(t.timers.c.due_at, t.timers.c.id)
+            .limit(limit)
+        )
+        if self._locking:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(self.session.scalars(stmt))
+
+    def next_timer_due(self) -> datetime | None:
+        return self.session.scalar(select(func.min(t.timers.c.due_at)).where(t.timers.c.done.is_(False)))
+
+    # -- outbox --------------------------------------------------------------------------------
+    def add_outbox(self, message: OutboxMessage) -> bool:
+        exists = self.session.scalar(
+            select(t.outbox.c.id).where(t.outbox.c.idempotency_key == message.idempotency_key)
+        )
+        if exists is not None:
+            return False
+        self.session.add(message)
+        self.session.flush()
+        return True
+
+    def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
+        """Lease due messages; a lease left by a crashed worker expires and the message is re-sent."""
+        c = t.outbox.c
+        stmt = (
+            select(OutboxMessage)
+            .where(or_(
+                (c.status == "pending") & (c.next_attempt_at <= now),
+                (c.status == "delivering") & (c.lease_until <= now),
+            ))
+            .order_by(c.next_attempt_at, c.id)
+            .limit(limit)
+        )
+        if self._locking:
+            stmt = stmt.with_for_update(skip_locked=True)
+        claimed = list(self.session.scalars(stmt))
+        for message in claimed:
+            message.status = "delivering"
+            message.lease_until = lease_until
+            message.attempts += 1
+        self.session.flush()
+        return claimed
+
+    def outbox_message(self, message_id: int) -> OutboxMessage | None:
+        stmt = select(OutboxMessage).where(t.outbox.c.id == message_id)
+        return self.session.scalars(stmt.with_for_update() if self._locking else stmt).first()
+
+    def outbox_depth(self) -> int:
+        return int(self.session.scalar(
+            select(func.count()).select_from(t.outbox).where(t.outbox.c.status.in_(("pending", "delivering")))
+        ) or 0)

@@ -1,0 +1,212 @@
+"""The schema, and the imperative mapping of the domain's records onto it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
+
+from onduty.domain.alerts import Alert
+from onduty.domain.incidents import Incident, OutboxMessage, Timer, TimelineEntry
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database; pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+Json: Any = JSON()
+
+plans = Table(
+    "plans", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("document", Json, nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+clients = Table(
+    "clients", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+services = Table(
+    "services", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("client_id", String(64), ForeignKey("clients.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+people = Table(
+    "people", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+integration_keys = Table(
+    "integration_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("service_id", String(64), ForeignKey("services.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("client_id", String(64), ForeignKey("clients.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+incidents = Table(
+    "incidents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_id", String(64), ForeignKey("services.id"), nullable=False),
+    Column("client_id", String(64), ForeignKey("clients.id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("first_signal_at", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", Text),
+    Column("mitigated_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", Text),
+    Column("escalation_level", Integer, nullable=False),
+    Column("escalation_loop", Integer, nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Index(None, "status", "client_id"),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_id", String(64), ForeignKey("services.id"), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("incident_id", Integer, ForeignKey("incidents.id")),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("first_signal_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("occurrences", Integer, nullable=False),
+    Column("details", Json, nullable=False),
+    # The dedup guard: one unresolved alert per key, enforced by the database, not by a read first.
+    Index(
+        "uq_alerts_open_key", "service_id", "dedup_key", unique=True,
+        sqlite_where=text("status != 'resolved'"), postgresql_where=text("status != 'resolved'"),
+    ),
+    Index(None, "incident_id"),
+)
+
+timeline = Table(
+    "timeline_entries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("data", Json, nullable=False),
+    Index(None, "incident_id", "id"),
+)
+
+timers = Table(
+    "timers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("loop", Integer, nullable=False),
+    Column("done", Boolean, nullable=False),
+    Index(None, "done", "due_at"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("person_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("contact_index", Integer, nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Index(None, "status", "next_attempt_at"),
+)
+
+mapper_registry = registry()
+
+
+def map_domain() -> None:
+    """Map the domain's dataclasses onto the tables once per process."""
+    if getattr(map_domain, "done", False):
+        return
+    mapper_registry.map_imperatively(Incident, incidents)
+    mapper_registry.map_imperatively(Alert, alerts)
+    mapper_registry.map_imperatively(TimelineEntry, timeline)
+    mapper_registry.map_imperatively(Timer, timers)
+    mapper_registry.map_imperatively(OutboxMessage, outbox)
+    map_domain.done = True  # type: ignore[attr-defined]

@@ -1,0 +1,26 @@
+"""The console channel: a page printed as one line, for local use and the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from onduty.domain.incidents import OutboxMessage
+
+
+def page_line(message: OutboxMessage) -> str:
+    body = message.payload["body"]
+    incident = body["incident"]
+    return (
+        f"PAGE → {body['person']['name']}: [{incident['severity']}] #{incident['id']} "
+        f"{incident['title']} ({incident['client']} / {incident['service']}), level {body.get('level', 1)}"
+    )
+
+
+class ConsoleChannel:
+    def __init__(self, write: Callable[[str], None] = print):
+        self.write = write
+
+    def send(self, message: OutboxMessage, now: datetime) -> str:
+        self.write(page_line(message))
+        return "printed"

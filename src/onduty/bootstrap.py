@@ -1,0 +1,41 @@
+"""The composition root: build the database, channels, worker and clock once, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from onduty.adapters.clock import SystemClock
+from onduty.adapters.db.database import Database
+from onduty.adapters.db.migrate import upgrade
+from onduty.adapters.notify.console import ConsoleChannel
+from onduty.adapters.notify.webhook import WebhookChannel
+from onduty.app.ports import Channel, Clock
+from onduty.config import Settings
+from onduty.engine.worker import Worker
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    clock: Clock
+    worker: Worker
+    channels: Mapping[str, Channel] = field(default_factory=dict)
+
+
+def default_channels(settings: Settings, write: Callable[[str], None] = print) -> dict[str, Channel]:
+    return {"console": ConsoleChannel(write), "webhook": WebhookChannel(settings.webhook_secret)}
+
+
+def build(
+    settings: Settings | None = None, *, clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None, migrate: bool = True,
+) -> Container:
+    """Wire everything; migrations run first so every entry point sees the newest schema."""
+    settings = settings or Settings()
+    db = Database(settings.database_url)
+    if migrate:
+        upgrade(db.engine)
+    chosen = dict(channels) if channels is not None else default_channels(settings)
+    return Container(settings, db, clock or SystemClock(), Worker(db, chosen), chosen)

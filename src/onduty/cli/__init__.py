@@ -1,0 +1,29 @@
+"""The `onduty` command line: parse, call a use case, print with Rich."""
+
+from __future__ import annotations
+
+import typer
+
+from onduty.cli.demo import demo
+from onduty.cli.incidents import incidents_app
+from onduty.cli.keys import keys_app
+from onduty.cli.oncall import oncall, page
+from onduty.cli.plan import plan_app
+from onduty.cli.runtime import run_worker, serve
+
+app = typer.Typer(
+    help="onduty: incident response for teams that run production AI systems for clients.",
+    no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_enable=False,
+)
+app.add_typer(plan_app, name="plan")
+app.add_typer(keys_app, name="keys")
+app.add_typer(incidents_app, name="incidents")
+app.command()(demo)
+app.command()(serve)
+app.command("worker")(run_worker)
+app.command()(oncall)
+app.command()(page)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,137 @@
+"""`onduty incidents list|show|ack|mitigate|resolve|note`."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from onduty.app.incidents import add_note, change_status
+from onduty.app.ports import IncidentFilter
+from onduty.cli.common import JsonOpt, container, fail, friendly_errors, out, print_json
+from onduty.cli.render import incident_dict, incidents_table, entry_dict, timeline_table
+from onduty.domain.incidents import IllegalTransition, Status
+from onduty.domain.severity import Severity
+
+incidents_app = typer.Typer(help="List, show and act on incidents.", no_args_is_help=True)
+
+ByOpt = Annotated[str, typer.Option("--by", help="Who is acting (a person id or name).")]
+NoteOpt = Annotated[str, typer.Option("--note", help="A line for the timeline.")]
+IdArg = Annotated[int, typer.Argument(help="The incident number.")]
+TzOpt = Annotated[str | None, typer.Option("--tz", help="Show times in this zone (default: the client's).")]
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except OSError:
+        return "cli"
+
+
+def _zone(name: str | None, fallback: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or fallback)
+    except (KeyError, ValueError):
+        fail(f"--tz {name!r} is not a time zone", "use an IANA name such as Europe/Lisbon or UTC", 2)
+
+
+@incidents_app.command("list")
+def list_incidents(
+    status: Annotated[str | None, typer.Option(help="triggered, acknowledged, mitigated, resolved or open")] = None,
+    client: Annotated[str | None, typer.Option(help="Only this client's incidents.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service's incidents.")] = None,
+    severity: Annotated[str | None, typer.Option(help="sev1 … sev4")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    tz: TzOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List incidents, newest first.
+
+    Example: [bold]onduty incidents list --status open --client northwind[/]
+    """
+    if status not in (None, "triggered", "acknowledged", "mitigated", "resolved", "open"):
+        fail(f"--status {status!r} is not a status", "use triggered, acknowledged, mitigated, resolved or open", 2)
+    with friendly_errors():
+        sev = int(Severity.parse(severity)) if severity else None
+    c = container()
+    query = IncidentFilter(None if status == "open" else status, client, service, sev, status == "open", limit)
+    with friendly_errors(), c.db.transaction() as store:
+        found = store.incidents(query)
+    if as_json:
+        print_json([incident_dict(i) for i in found])
+    elif not found:
+        out.print("no incidents match")
+    else:
+        out.print(incidents_table(found, _zone(tz, "UTC")))
+
+
+@incidents_app.command("show")
+def show(incident_id: IdArg, tz: TzOpt = None, as_json: JsonOpt = False) -> None:
+    """Show one incident and its timeline.
+
+    Example: [bold]onduty incidents show 12 --tz Europe/Lisbon[/]
+    """
+    c = container()
+    with friendly_errors(), c.db.transaction() as store:
+        incident = store.incident(incident_id)
+        if incident is None:
+            fail(f"incident {incident_id} not found", "list them with `onduty incidents list`")
+        entries = store.timeline(incident_id)
+        client = store.directory().clients.get(incident.client_id)
+    if as_json:
+        print_json({**incident_dict(incident), "timeline": [entry_dict(e) for e in entries]})
+        return
+    zone = _zone(tz, client.time_zone if client else "UTC")
+    out.print(incidents_table([incident], zone))
+    out.print(timeline_table(entries, zone))
+
+
+def _act(incident_id: int, to: Status, by: str, note: str) -> None:
+    c = container()
+    with friendly_errors():
+        try:
+            incident = change_status(c.db, incident_id, to, by, c.clock.now(), note=note)
+        except IllegalTransition as exc:
+            fail(str(exc), f"see where it stands with `onduty incidents show {incident_id}`")
+    out.print(f"[green]✓[/] incident {incident.id} is {incident.status}")
+
+
+@incidents_app.command("ack")
+def ack(incident_id: IdArg, by: ByOpt = "", note: NoteOpt = "") -> None:
+    """Acknowledge: you are on it, escalation stops.
+
+    Example: [bold]onduty incidents ack 12 --by aiko[/]
+    """
+    _act(incident_id, "acknowledged", by or _default_actor(), note)
+
+
+@incidents_app.command("mitigate")
+def mitigate(incident_id: IdArg, by: ByOpt = "", note: NoteOpt = "") -> None:
+    """Mark service restored (fallback, rollback) while the cause is still being fixed.
+
+    Example: [bold]onduty incidents mitigate 12 --note "switched to popularity fallback"[/]
+    """
+    _act(incident_id, "mitigated", by or _default_actor(), note)
+
+
+@incidents_app.command("resolve")
+def resolve(incident_id: IdArg, by: ByOpt = "", note: NoteOpt = "") -> None:
+    """Resolve: the problem is fixed.
+
+    Example: [bold]onduty incidents resolve 12 --note "bad batch replaced, model back on"[/]
+    """
+    _act(incident_id, "resolved", by or _default_actor(), note)
+
+
+@incidents_app.command("note")
+def note(incident_id: IdArg, text: Annotated[str, typer.Argument(help="The note.")], by: ByOpt = "") -> None:
+    """Add a note to the timeline.
+
+    Example: [bold]onduty incidents note 12 "catalog batch 2026-11-20T22 has 40% null categories"[/]
+    """
+    c = container()
+    with friendly_errors():
+        add_note(c.db, incident_id, text, by or _default_actor(), c.clock.now())
+    out.print(f"[green]✓[/] noted on incident {incident_id}")

@@ -1,0 +1,60 @@
+"""Rich renderings shared by the CLI and the demo: incident tables and timelines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+from onduty.domain.incidents import Incident, TimelineEntry
+from onduty.domain.severity import Severity
+
+SEVERITY_STYLE = {1: "bold white on red", 2: "bold red", 3: "yellow", 4: "dim"}
+STATUS_STYLE = {"triggered": "bold red", "acknowledged": "yellow", "mitigated": "cyan", "resolved": "green"}
+KIND_STYLE = {"page": "magenta", "escalation": "bold yellow", "status": "bold green", "alert": "red",
+              "incident": "bold", "note": "cyan"}
+
+
+def local(at: datetime | None, tz: ZoneInfo, fmt: str = "%a %H:%M:%S") -> str:
+    return at.astimezone(tz).strftime(fmt) if at else "—"
+
+
+def incidents_table(incidents: Sequence[Incident], tz: ZoneInfo) -> Table:
+    table = Table(title=f"Incidents (times {tz.key})", expand=False)
+    for column in ("#", "sev", "status", "client", "service", "title", "declared", "acked by"):
+        table.add_column(column)
+    for i in incidents:
+        table.add_row(
+            str(i.id), f"[{SEVERITY_STYLE[i.severity]}]{Severity(i.severity).label}[/]",
+            f"[{STATUS_STYLE.get(i.status, '')}]{i.status}[/]", i.client_id, i.service_id, i.title,
+            local(i.created_at, tz, "%Y-%m-%d %H:%M"), i.acknowledged_by or "—",
+        )
+    return table
+
+
+def timeline_table(entries: Sequence[TimelineEntry], tz: ZoneInfo, title: str = "Timeline") -> Table:
+    table = Table(title=f"{title} (times {tz.key})", expand=True, show_lines=False)
+    table.add_column("time", no_wrap=True)
+    table.add_column("what", no_wrap=True)
+    table.add_column("", ratio=1)
+    for e in entries:
+        style = KIND_STYLE.get(e.kind.split(".")[0], "")
+        table.add_row(local(e.at, tz), f"[{style}]{e.kind}[/]" if style else e.kind, e.message)
+    return table
+
+
+def incident_dict(i: Incident) -> dict[str, Any]:
+    return {
+        "id": i.id, "title": i.title, "severity": Severity(i.severity).label, "status": i.status,
+        "client": i.client_id, "service": i.service_id, "created_at": i.created_at,
+        "first_signal_at": i.first_signal_at, "acknowledged_at": i.acknowledged_at,
+        "acknowledged_by": i.acknowledged_by, "mitigated_at": i.mitigated_at, "resolved_at": i.resolved_at,
+        "resolved_by": i.resolved_by, "escalation_level": i.escalation_level + 1,
+    }
+
+
+def entry_dict(e: TimelineEntry) -> dict[str, Any]:
+    return {"at": e.at, "kind": e.kind, "actor": e.actor, "message": e.message, "data": e.data}

@@ -1,0 +1,49 @@
+"""`onduty serve` (API and worker in one process) and `onduty worker` (worker alone)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from onduty.cli.common import container, err
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+    worker: Annotated[bool, typer.Option(help="Run the worker in this process too.")] = True,
+) -> None:
+    """Serve the HTTP API (and, by default, the worker that pages people).
+
+    Example: [bold]ONDUTY_DATABASE_URL=postgresql+psycopg://onduty@db/onduty onduty serve --host 0.0.0.0[/]
+    """
+    import uvicorn
+
+    from onduty.web.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    c = container()
+    err.print(f"onduty serving on http://{host}:{port} (database {c.db.engine.url.render_as_string()}, "
+              f"worker {'on' if worker else 'off'})")
+    uvicorn.run(create_app(c, run_worker=worker), host=host, port=port, log_level="warning",
+                access_log=False)
+
+
+def run_worker(
+    poll: Annotated[float, typer.Option(help="Seconds between ticks when idle.", min=0.05)] = 1.0,
+) -> None:
+    """Run the worker alone: fire due timers and deliver pages until stopped (Ctrl-C).
+
+    Example: [bold]onduty worker --poll 0.5[/]
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    c = container()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: (stop.set(), c.worker.wake()))
+    err.print("onduty worker running; Ctrl-C to stop")
+    c.worker.run_forever(c.clock, stop, poll)

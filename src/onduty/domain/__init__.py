@@ -1,0 +1,1 @@
+"""The pure core: decisions as functions of data and `now`. No I/O, no clock reads."""

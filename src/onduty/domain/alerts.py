@@ -1,0 +1,95 @@
+"""Alerts: the normalised event every source produces, the stored alert, and the dedup rules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+
+EventAction = Literal["trigger", "acknowledge", "resolve"]
+AlertStatus = Literal["triggered", "acknowledged", "resolved"]
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One signal from any source, in onduty's own terms. `dedup_key` is set by the adapter."""
+
+    action: EventAction
+    dedup_key: str
+    summary: str = ""
+    source: str = ""
+    severity: str = "error"
+    timestamp: datetime | None = None
+    component: str | None = None
+    group: str | None = None
+    event_class: str | None = None
+    custom_details: dict[str, Any] = field(default_factory=dict)
+    links: list[dict[str, str]] = field(default_factory=list)
+    images: list[dict[str, str]] = field(default_factory=list)
+    client: str | None = None
+    client_url: str | None = None
+
+
+@dataclass
+class Alert:
+    """A stored alert. At most one unresolved alert per (service, dedup_key): the database enforces it."""
+
+    service_id: str
+    dedup_key: str
+    summary: str
+    source: str
+    severity: str
+    created_at: datetime
+    updated_at: datetime
+    incident_id: int | None = None
+    status: AlertStatus = "triggered"
+    first_signal_at: datetime | None = None
+    resolved_at: datetime | None = None
+    occurrences: int = 1
+    details: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+class Decision(Enum):
+    """What an event does, given the open alert with its key (if any)."""
+
+    OPEN = "open"
+    DEDUPLICATE = "deduplicate"
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    DROP = "drop"
+
+
+def decide(action: EventAction, open_alert: Alert | None) -> Decision:
+    """PagerDuty Events v2 dedup rules: a trigger on an open key joins it; ack/resolve on none drop."""
+    if action == "trigger":
+        return Decision.DEDUPLICATE if open_alert else Decision.OPEN
+    if open_alert is None:
+        return Decision.DROP
+    if action == "acknowledge":
+        return Decision.ACKNOWLEDGE if open_alert.status == "triggered" else Decision.DROP
+    return Decision.RESOLVE
+
+
+def details_of(event: AlertEvent) -> dict[str, Any]:
+    """Everything of an event worth keeping beyond the summary, for display and review."""
+    kept: dict[str, Any] = {
+        "component": event.component,
+        "group": event.group,
+        "class": event.event_class,
+        "custom_details": event.custom_details,
+        "links": event.links,
+        "images": event.images,
+        "client": event.client,
+        "client_url": event.client_url,
+    }
+    return {key: value for key, value in kept.items() if value not in (None, {}, [])}
+
+
+def labels_hash(labels: dict[str, str]) -> str:
+    """A stable key for sources that send labels but no fingerprint."""
+    canonical = json.dumps(labels, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -1,0 +1,122 @@
+"""The plan's entities as the engine sees them: frozen, validated elsewhere, cheap to pass around."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from onduty.domain.severity import SeverityPolicy
+
+ContactKind = Literal["console", "webhook", "email", "sms", "slack"]
+TargetKind = Literal["schedule", "person"]
+
+
+@dataclass(frozen=True)
+class ContactMethod:
+    """One way to reach a person; tried in the order the plan lists them."""
+
+    kind: ContactKind
+    address: str = ""
+    secret_env: str | None = None
+
+
+@dataclass(frozen=True)
+class TimeOff:
+    """A span (aware datetimes, end exclusive) in which a person is never paged."""
+
+    start: datetime
+    end: datetime
+    reason: str = "time off"
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    time_zone: str
+    roles: tuple[str, ...] = ()
+    contacts: tuple[ContactMethod, ...] = ()
+    time_off: tuple[TimeOff, ...] = ()
+
+    def away_at(self, at: datetime) -> TimeOff | None:
+        """The time off that covers `at`, if any."""
+        return next((span for span in self.time_off if span.covers(at)), None)
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    name: str
+    time_zone: str
+    account_manager: str
+    delivery_lead: str
+    tech_lead: str | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    client_id: str
+    kind: str
+    escalation_policy_id: str
+    depends_on: tuple[str, ...] = ()
+    runbooks: tuple[str, ...] = ()
+    fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One rotation layer: members take turns, handing off at a wall-clock day and time."""
+
+    name: str
+    members: tuple[str, ...]
+    start: date
+    handoff_time: time
+    shift_length: timedelta = timedelta(weeks=1)
+    handoff_day: int | None = 0  # Monday=0; None for shifts that are not whole weeks
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: str
+    name: str
+    time_zone: str
+    layers: tuple[Layer, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    id: str
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    targets: tuple[Target, ...]
+    ack_timeout: timedelta
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    id: str
+    levels: tuple[EscalationLevel, ...]
+    resolve_timeout: timedelta = timedelta(minutes=30)
+    repeats: int = 0
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Everything the engine needs from an applied plan, keyed by id."""
+
+    people: Mapping[str, Person] = field(default_factory=dict)
+    clients: Mapping[str, Client] = field(default_factory=dict)
+    services: Mapping[str, Service] = field(default_factory=dict)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
+    severity: SeverityPolicy = field(default_factory=SeverityPolicy)

@@ -1,0 +1,72 @@
+"""Who is on call when: rotation layers over wall-clock time, skipping people on time off.
+
+Shifts are counted on the schedule's local wall clock, so a weekly handoff stays at 09:00 local
+across daylight-saving changes. Later layers take precedence over earlier ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from onduty.domain.model import Layer, Person, Schedule
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """The person on call, and whom they cover for when the rotation's owner is away."""
+
+    person_id: str
+    layer: str
+    covering_for: str | None = None
+    cover_reason: str | None = None
+
+
+def layer_anchor(layer: Layer) -> datetime:
+    """The naive local start of the layer's first shift: the first handoff on or after `start`."""
+    anchor = datetime.combine(layer.start, layer.handoff_time)
+    if layer.handoff_day is not None:
+        anchor += timedelta(days=(layer.handoff_day - anchor.weekday()) % 7)
+    return anchor
+
+
+def rotation_owner(layer: Layer, local: datetime) -> int:
+    """Index into `layer.members` of the shift holding naive local time `local`."""
+    shifts = (local - layer_anchor(layer)) // layer.shift_length
+    return shifts % len(layer.members)
+
+
+def on_call_in_layer(
+    layer: Layer, people: Mapping[str, Person], at: datetime, tz: ZoneInfo
+) -> OnCall | None:
+    """The layer's owner at `at`, or the next member in order who is not away."""
+    if not layer.members:
+        return None
+    local = at.astimezone(tz).replace(tzinfo=None)
+    owner_index = rotation_owner(layer, local)
+    owner = layer.members[owner_index]
+    for step in range(len(layer.members)):
+        candidate = layer.members[(owner_index + step) % len(layer.members)]
+        person = people.get(candidate)
+        if person is None or person.away_at(at) is not None:
+            continue
+        if step == 0:
+            return OnCall(candidate, layer.name)
+        away = people[owner].away_at(at) if owner in people else None
+        reason = away.reason if away else "not in the plan"
+        return OnCall(candidate, layer.name, covering_for=owner, cover_reason=reason)
+    return None
+
+
+def on_call_at(schedule: Schedule, people: Mapping[str, Person], at: datetime) -> OnCall | None:
+    """Who answers for `schedule` at the aware instant `at`; None when nobody is eligible."""
+    if at.tzinfo is None:
+        raise ValueError("on_call_at needs an aware datetime")
+    tz = ZoneInfo(schedule.time_zone)
+    for layer in reversed(schedule.layers):
+        found = on_call_in_layer(layer, people, at, tz)
+        if found is not None:
+            return found
+    return None

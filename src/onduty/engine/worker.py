@@ -1,0 +1,97 @@
+"""The worker: fire due timers, then deliver due pages. `run_once(now)` is one tick, on any clock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from onduty.app.delivery import record_delivered, record_failed
+from onduty.app.paging import fire_timer
+from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
+from onduty.engine import metrics
+
+log = logging.getLogger("onduty.worker")
+
+
+@dataclass
+class TickReport:
+    timers_fired: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+
+class Worker:
+    def __init__(
+        self, txs: Transactions, channels: Mapping[str, Channel], *,
+        batch: int = 100, lease: timedelta = timedelta(seconds=60),
+    ):
+        self.txs = txs
+        self.channels = channels
+        self.batch = batch
+        self.lease = lease
+        self._wake = threading.Event()
+
+    def run_once(self, now: datetime) -> TickReport:
+        """Fire every timer due by `now`, then try every page due by `now`."""
+        report = TickReport()
+        while True:
+            with self.txs() as store:
+                directory = store.directory()
+                timers = store.claim_due_timers(now, self.batch)
+                for timer in timers:
+                    fire_timer(store, directory, timer, now)
+            report.timers_fired += len(timers)
+            if len(timers) < self.batch:
+                break
+        while True:
+            with self.txs() as store:
+                claimed = store.claim_deliveries(now, now + self.lease, self.batch)
+            for message in claimed:
+                assert message.id is not None
+                channel = self.channels.get(message.channel)
+                try:
+                    if channel is None:
+                        raise DeliveryError(f"no {message.channel} channel is set up here", permanent=True)
+                    receipt = channel.send(message, now)
+                except DeliveryError as exc:
+                    report.failed += 1
+                    metrics.DELIVERY_FAILURES.labels(message.channel).inc()
+                    record_failed(self.txs, message.id, str(exc), exc.permanent, now)
+                else:
+                    report.delivered += 1
+                    metrics.PAGES_DELIVERED.labels(message.channel).inc()
+                    record_delivered(self.txs, message.id, receipt, now)
+            if len(claimed) < self.batch:
+                break
+        return report
+
+    def lag_seconds(self, now: datetime) -> float:
+        """How far the oldest unfired timer is behind `now` (0 when nothing is overdue)."""
+        with self.txs() as store:
+            due = store.next_timer_due()
+            depth = store.outbox_depth()
+        metrics.OUTBOX_DEPTH.set(depth)
+        lag = max((now - due).total_seconds(), 0.0) if due else 0.0
+        metrics.ENGINE_LAG.set(lag)
+        return lag
+
+    def wake(self) -> None:
+        """Ask the loop to tick now (an alert just arrived) instead of at the next poll."""
+        self._wake.set()
+
+    def run_forever(self, clock: Clock, stop: threading.Event, poll: float = 1.0) -> None:
+        """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
+        while not stop.is_set():
+            try:
+                self.run_once(clock.now())
+                self.lag_seconds(clock.now())
+                metrics.LAST_TICK.set_to_current_time()
+            except Unavailable as exc:
+                log.warning("database unavailable, retrying: %s", exc)
+            except Exception:
+                log.exception("worker tick failed; retrying")
+            self._wake.wait(poll)
+            self._wake.clear()

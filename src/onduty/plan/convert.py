@@ -1,0 +1,94 @@
+"""Turn a validated plan into the domain's Directory (time off as aware instants, etc.)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from onduty.domain import model
+from onduty.domain.severity import DEFAULT_LEVELS, Severity, SeverityPolicy
+from onduty.plan import schema
+
+
+def _instant(value: date | datetime, tz: ZoneInfo, *, end: bool) -> datetime:
+    """A plan date or datetime as an aware instant; a date `end` means the end of that day."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    day = value + timedelta(days=1) if end else value
+    return datetime.combine(day, time(), tzinfo=tz)
+
+
+def _person(p: schema.Person) -> model.Person:
+    tz = ZoneInfo(p.time_zone)
+    return model.Person(
+        id=p.id,
+        name=p.name,
+        time_zone=p.time_zone,
+        roles=tuple(p.roles),
+        contacts=tuple(model.ContactMethod(c.type, c.address, c.secret_env) for c in p.contact),
+        time_off=tuple(
+            model.TimeOff(_instant(t.start, tz, end=False), _instant(t.end, tz, end=True), t.reason)
+            for t in p.time_off
+        ),
+    )
+
+
+def _layer(layer: schema.Layer) -> model.Layer:
+    whole_weeks = layer.shift_length % timedelta(weeks=1) == timedelta(0)
+    return model.Layer(
+        name=layer.name,
+        members=tuple(layer.members),
+        start=layer.start,
+        handoff_time=layer.handoff_time,
+        shift_length=layer.shift_length,
+        handoff_day=schema.WEEKDAYS.index(layer.handoff_day) if whole_weeks else None,
+    )
+
+
+def _policy(p: schema.EscalationPolicy) -> model.EscalationPolicy:
+    levels = tuple(
+        model.EscalationLevel(
+            targets=tuple(
+                model.Target("schedule", t.schedule) if t.schedule else model.Target("person", t.person or "")
+                for t in level.targets
+            ),
+            ack_timeout=level.ack_timeout,
+        )
+        for level in p.levels
+    )
+    return model.EscalationPolicy(p.id, levels, p.resolve_timeout, p.repeats)
+
+
+def _severity(p: schema.SeverityPolicy) -> SeverityPolicy:
+    levels = dict(DEFAULT_LEVELS)
+    for name, override in p.levels.items():
+        sev = Severity.parse(name)
+        levels[sev] = replace(levels[sev], **override.model_dump(exclude_none=True))
+    base = SeverityPolicy(levels=levels)
+    mapping = dict(base.event_severity)
+    mapping.update({word.lower(): Severity.parse(sev) for word, sev in p.event_severity.items()})
+    return SeverityPolicy(levels=levels, event_severity=mapping)
+
+
+def to_directory(plan: schema.Plan) -> model.Directory:
+    return model.Directory(
+        people={p.id: _person(p) for p in plan.people},
+        clients={
+            c.id: model.Client(c.id, c.name, c.time_zone, c.account_manager, c.delivery_lead, c.tech_lead)
+            for c in plan.clients
+        },
+        services={
+            s.id: model.Service(
+                s.id, s.name or s.id, s.client, s.kind, s.escalation_policy,
+                tuple(s.depends_on), tuple(s.runbooks), s.fallback,
+            )
+            for s in plan.services
+        },
+        schedules={
+            s.id: model.Schedule(s.id, s.name or s.id, s.time_zone, tuple(_layer(x) for x in s.layers))
+            for s in plan.schedules
+        },
+        policies={p.id: _policy(p) for p in plan.escalation_policies},
+        severity=_severity(plan.severity_policy),
+    )

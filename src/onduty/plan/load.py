@@ -1,0 +1,148 @@
+"""Read `onduty.yaml` into a validated Plan; every error names the file, line and field.
+
+YAML 1.1 quirks are switched off where they bite plans: `9:00` stays text (not 540) and duplicate
+keys are an error instead of the last one silently winning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from onduty.plan.references import check_references
+from onduty.plan.schema import Plan
+
+
+@dataclass(frozen=True)
+class PlanError:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class PlanInvalid(Exception):
+    """The plan has errors; `errors` lists each with its place."""
+
+    def __init__(self, errors: list[PlanError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without sexagesimal numbers, refusing duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:int",)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+
+
+def _node_at(node: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
+    """The deepest YAML node along `loc` (a pydantic error location)."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            if match is None:
+                return node
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _key_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Line (1-based) of the key or item at `loc`, falling back to its parent."""
+    parent = _node_at(node, loc[:-1]) if loc else node
+    if isinstance(parent, yaml.MappingNode) and loc:
+        for key, _ in parent.value:
+            if key.value == loc[-1]:
+                return int(key.start_mark.line) + 1
+    target = _node_at(node, loc)
+    return int(target.start_mark.line) + 1 if target is not None else None
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _message(error: Any) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling and indentation against the plan reference)"
+    if kind == "missing":
+        return "required field is missing"
+    return str(msg).removeprefix("Value error, ")
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+    """YAML text → (data, node tree); raises PlanInvalid with the line on a syntax error."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise PlanInvalid([PlanError(file, line, "", f"YAML syntax: {exc.problem or exc}")]) from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+    return data, node
+
+
+def load_plan(path: Path | str) -> Plan:
+    """Load and validate a plan file, with cross-references and runbook files checked."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanInvalid([PlanError(file, None, "", f"cannot read the plan: {exc.strerror}")]) from None
+    data, node = parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise PlanInvalid([PlanError(file, 1, "", "expected a mapping with organization, people, …")])
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            PlanError(file, _key_line(node, tuple(e["loc"])), _field_name(tuple(e["loc"])), _message(e))
+            for e in exc.errors()
+        ]
+        raise PlanInvalid(errors) from None
+    problems = check_references(plan, path.parent)
+    if problems:
+        raise PlanInvalid(
+            [PlanError(file, _key_line(node, loc), _field_name(loc), msg) for loc, msg in problems]
+        )
+    return plan

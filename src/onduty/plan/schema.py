@@ -1,0 +1,226 @@
+"""The `onduty.yaml` schema: pydantic models that refuse unknown keys and say what they expect."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_duration(value: object) -> timedelta:
+    """'90s', '15m', '2h', '7d', '1w' → timedelta; the error says the accepted form."""
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"expected a positive duration like 15m, 2h, 7d or 1w, got {value!r}")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def check_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as Europe/Lisbon, got {name!r}") from None
+    return name
+
+
+def parse_clock_time(value: object) -> time:
+    """'09:00' → time(9, 0); YAML's bare 9:00 arrives as text too (see load.py)."""
+    if isinstance(value, time):
+        return value
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+    if not match:
+        raise ValueError(f"expected a time of day as HH:MM (e.g. \"09:00\"), got {value!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def format_duration(value: timedelta) -> str:
+    """The plan's own form, so a stored plan reads back exactly: 600 s → '10m'."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+TimeZone = Annotated[str, AfterValidator(check_time_zone)]
+ClockTime = Annotated[
+    time, BeforeValidator(parse_clock_time), PlainSerializer(lambda value: value.strftime("%H:%M"))
+]
+Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContactMethod(Strict):
+    type: Literal["console", "webhook", "email", "sms", "slack"]
+    address: str = Field("", description="URL for webhook/slack, e-mail address, phone number")
+    secret_env: str | None = Field(None, description="environment variable holding the webhook secret")
+
+    @model_validator(mode="after")
+    def _address_needed(self) -> ContactMethod:
+        if self.type != "console" and not self.address:
+            raise ValueError(f"a {self.type} contact needs an address")
+        if self.type in ("webhook", "slack") and not self.address.startswith(("http://", "https://")):
+            raise ValueError(f"a {self.type} address must be an http(s) URL, got {self.address!r}")
+        return self
+
+
+class TimeOff(Strict):
+    start: date | datetime
+    end: date | datetime = Field(description="inclusive when a date, exclusive when a date and time")
+    reason: str = "time off"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeOff:
+        if _as_datetime(self.end, end=True) <= _as_datetime(self.start, end=False):
+            raise ValueError("time off must end after it starts")
+        return self
+
+
+def _as_datetime(value: date | datetime, *, end: bool) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.combine(value + timedelta(days=1) if end else value, time())
+
+
+Role = Literal["engineer", "tech_lead", "account_manager", "delivery_lead", "legal", "manager"]
+
+
+class Person(Strict):
+    id: Ident
+    name: str
+    time_zone: TimeZone
+    roles: list[Role] = Field(default_factory=lambda: ["engineer"])  # type: ignore[arg-type]
+    contact: list[ContactMethod] = Field(default_factory=lambda: [ContactMethod(type="console")])
+    time_off: list[TimeOff] = Field(default_factory=list)
+
+
+class ClientContact(Strict):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    role: str | None = None
+
+
+class Coverage(Strict):
+    start: ClockTime = time(7, 0)
+    end: ClockTime = time(22, 0)
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))  # type: ignore[arg-type]
+
+
+class Client(Strict):
+    id: Ident
+    name: str
+    time_zone: TimeZone
+    coverage: Coverage | Literal["24x7"] = Field(default_factory=Coverage)
+    contacts: list[ClientContact] = Field(default_factory=list)
+    account_manager: Ident
+    delivery_lead: Ident
+    tech_lead: Ident | None = None
+
+
+class Service(Strict):
+    id: Ident
+    name: str | None = None
+    client: Ident
+    kind: Literal["model", "pipeline", "api", "feed", "dashboard"]
+    depends_on: list[Ident] = Field(default_factory=list)
+    escalation_policy: Ident
+    runbooks: list[str] = Field(default_factory=list)
+    fallback: str | None = None
+
+
+class Layer(Strict):
+    name: str = "primary"
+    members: list[Ident] = Field(min_length=1)
+    start: date
+    handoff_day: Weekday = "monday"
+    handoff_time: ClockTime = time(9, 0)
+    shift_length: Duration = timedelta(weeks=1)
+
+
+class Schedule(Strict):
+    id: Ident
+    name: str | None = None
+    time_zone: TimeZone
+    layers: list[Layer] = Field(min_length=1)
+
+
+class Target(Strict):
+    schedule: Ident | None = None
+    person: Ident | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Target:
+        if (self.schedule is None) == (self.person is None):
+            raise ValueError("a target names exactly one of `schedule` or `person`")
+        return self
+
+
+class EscalationLevel(Strict):
+    targets: list[Target] = Field(min_length=1)
+    ack_timeout: Duration = timedelta(minutes=15)
+
+
+class EscalationPolicy(Strict):
+    id: Ident
+    levels: list[EscalationLevel] = Field(min_length=1)
+    resolve_timeout: Duration = timedelta(minutes=30)
+    repeats: int = Field(0, ge=0, le=10)
+
+
+class SeverityLevel(Strict):
+    """Overrides of one level's defaults; anything left out keeps SPEC §2's value."""
+
+    paging: Literal["all_hands", "on_call", "assess", "none"] | None = None
+    first_notice: Duration | None = None
+    update_every: Duration | None = None
+    dedicated_channel: bool | None = None
+    monitor_for: Duration | None = None
+    review: Literal["mandatory", "recommended", "optional", "none"] | None = None
+    review_due: Duration | None = None
+
+
+SevName = Literal["sev1", "sev2", "sev3", "sev4"]
+
+
+class SeverityPolicy(Strict):
+    levels: dict[SevName, SeverityLevel] = Field(default_factory=dict)
+    event_severity: dict[str, SevName] = Field(default_factory=dict)
+
+
+class Organization(Strict):
+    name: str
+    time_zone: TimeZone = "UTC"
+
+
+class Plan(Strict):
+    version: Literal[1] = 1
+    organization: Organization
+    people: list[Person] = Field(min_length=1)
+    clients: list[Client] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    schedules: list[Schedule] = Field(default_factory=list)
+    escalation_policies: list[EscalationPolicy] = Field(default_factory=list)
+    severity_policy: SeverityPolicy = Field(default_factory=SeverityPolicy)

@@ -1,0 +1,60 @@
+"""The FastAPI application: API routers over a container built by the composition root."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from onduty import __version__
+from onduty.app.ports import Unavailable
+from onduty.bootstrap import Container
+from onduty.web.api import events, health, incidents, oncall
+from onduty.web.auth import KeyCache
+
+
+def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
+    """The HTTP app; with `run_worker` the engine ticks in a thread beside it (`onduty serve`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if run_worker:
+            thread = threading.Thread(
+                target=container.worker.run_forever,
+                args=(container.clock, stop, container.settings.worker_poll_seconds),
+                name="onduty-worker", daemon=True,
+            )
+            thread.start()
+        app.state.worker_running = run_worker
+        yield
+        stop.set()
+        container.worker.wake()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    app = FastAPI(title="onduty", version=__version__, lifespan=lifespan,
+                  description="Incident response for teams that run production AI systems for clients.")
+    app.state.container = container
+    app.state.worker_running = False
+    app.state.api_key_cache = KeyCache()
+    app.state.integration_key_cache = KeyCache()
+    for module in (events, incidents, oncall, health):
+        app.include_router(module.router)
+
+    @app.exception_handler(Unavailable)
+    async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"{exc}; retry shortly"}, 503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]}, 400)
+
+    return app
