@@ -64,7 +64,7 @@ class Worker:
                     report.delivered += 1
                     metrics.PAGES_DELIVERED.labels(message.channel).inc()
                     record_delivered(self.txs, message.id, receipt, now)
-            if len(claimed) < self.batch:
+            if not claimed:  # loop again: a failed page may have queued its fallback for now
                 break
         return report
 

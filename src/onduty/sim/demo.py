@@ -20,11 +20,12 @@ import warnings
 from onduty.adapters.clock import SimulatedClock
 from onduty.app.keys import create_api_key, create_integration_key
 from onduty.app.plans import apply_plan
-from onduty.bootstrap import Container, build
+from onduty.bootstrap import build
 from onduty.config import Settings
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry
 from onduty.domain.review import ResponseFigures, response_figures
 from onduty.plan.load import load_plan
+from onduty.sim.drive import run_until
 from onduty.web.app import create_app
 
 with warnings.catch_warnings():  # the test client's transport warns about a future httpx split
@@ -68,24 +69,6 @@ class DemoResult:
     database: str
 
 
-class Story:
-    """Drives the engine: moves simulated time, firing every timer when it falls due."""
-
-    def __init__(self, container: Container, clock: SimulatedClock, client: TestClient):
-        self.c, self.clock, self.http = container, clock, client
-
-    def advance_to(self, target: datetime) -> None:
-        while True:
-            with self.c.db.transaction() as store:
-                due = store.next_timer_due()
-            if due is None or due > target:
-                break
-            self.clock.set(max(due, self.clock.now()))
-            self.c.worker.run_once(self.clock.now())
-        self.clock.set(target)
-        self.c.worker.run_once(target)
-
-
 def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None,
              database: str | None = None) -> DemoResult:
     """Replay the story; `say(when, text)` narrates. Returns the incident, its timeline and figures."""
@@ -101,14 +84,16 @@ def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None
     api_key = create_api_key(container.db, "responder", None, clock.now())
     auth = {"Authorization": f"Bearer {api_key}"}
 
+    def advance_to(target: datetime) -> None:
+        run_until(container, clock, target)
+
     with TestClient(create_app(container)) as http:
-        story = Story(container, clock, http)
-        story.advance_to(FAULT_AT)
+        advance_to(FAULT_AT)
         say(FAULT_AT, "💥 Northwind's hourly catalog delta lands with the category and price columns swapped")
         first_signal = FAULT_AT + timedelta(minutes=1)
-        story.advance_to(first_signal)
+        advance_to(first_signal)
         say(first_signal, "📉 recommendation relevance starts falling (0.66 → 0.08)")
-        story.advance_to(FAULT_AT + timedelta(minutes=6, seconds=30))
+        advance_to(FAULT_AT + timedelta(minutes=6, seconds=30))
         response = http.post("/v2/enqueue", json={
             "routing_key": routing_key, "event_action": "trigger", "dedup_key": "recs-relevance/northwind",
             "payload": {
@@ -122,29 +107,29 @@ def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None
         response.raise_for_status()
         say(clock.now(), "🚨 relevance monitor fires: PagerDuty-style event accepted (202)")
         incident_id = http.get("/api/v1/incidents", headers=auth).json()[0]["id"]
-        story.advance_to(clock.now() + timedelta(seconds=1))  # the worker's next tick
+        advance_to(clock.now() + timedelta(seconds=1))  # the worker's next tick
         say(clock.now(), "😶 Aiko's phone is on silent at dinner; nobody acknowledges")
 
-        story.advance_to(FAULT_AT + timedelta(minutes=19, seconds=10))
+        advance_to(FAULT_AT + timedelta(minutes=19, seconds=10))
         http.post(f"/api/v1/incidents/{incident_id}/acknowledge", headers=auth,
                   json={"by": "Lucía Navarro"}).raise_for_status()
         say(clock.now(), "✋ Lucía acknowledges; escalation stops")
-        story.advance_to(FAULT_AT + timedelta(minutes=24))
+        advance_to(FAULT_AT + timedelta(minutes=24))
         http.post(f"/api/v1/incidents/{incident_id}/notes", headers=auth, json={
             "by": "Lucía Navarro",
             "text": "17:40 catalog delta has category/price swapped; holding it and checking the model",
         }).raise_for_status()
-        story.advance_to(FAULT_AT + timedelta(minutes=29))
+        advance_to(FAULT_AT + timedelta(minutes=29))
         http.post(f"/api/v1/incidents/{incident_id}/mitigate", headers=auth, json={
             "by": "Lucía Navarro",
             "note": "storefront on popularity fallback; feed pinned to the 16:40 batch",
         }).raise_for_status()
         say(clock.now(), "🛟 fallback on, feed rolled back to the last good batch: shoppers see sensible items")
-        story.advance_to(FAULT_AT + timedelta(minutes=44))
+        advance_to(FAULT_AT + timedelta(minutes=44))
         http.post("/v2/enqueue", json={
             "routing_key": routing_key, "event_action": "resolve", "dedup_key": "recs-relevance/northwind",
         }).raise_for_status()
-        story.advance_to(clock.now())
+        advance_to(clock.now())
         say(clock.now(), "✅ relevance back to 0.67 with the good batch; the monitor resolves the alert")
 
     with container.db.transaction() as store:

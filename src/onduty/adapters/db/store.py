@@ -208,6 +208,12 @@ class SqlStore:
         self.session.flush()
         return claimed
 
+    def next_delivery_due(self) -> datetime | None:
+        c = t.outbox.c
+        pending = self.session.scalar(select(func.min(c.next_attempt_at)).where(c.status == "pending"))
+        leased = self.session.scalar(select(func.min(c.lease_until)).where(c.status == "delivering"))
+        return min((d for d in (pending, leased) if d is not None), default=None)
+
     def outbox_message(self, message_id: int) -> OutboxMessage | None:
         stmt = select(OutboxMessage).where(t.outbox.c.id == message_id)
         return self.session.scalars(stmt.with_for_update() if self._locking else stmt).first()

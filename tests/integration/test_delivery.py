@@ -1,0 +1,81 @@
+"""The outbox: retries with backoff, fallback to the next contact, and re-sending after a crash."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from onduty.adapters.clock import SimulatedClock
+from onduty.app.ports import DeliveryError
+from onduty.bootstrap import Container, build
+from onduty.config import Settings
+from tests.conftest import RecordingChannel, advance
+from tests.integration.test_escalation import kinds, trigger
+
+
+def test_failed_delivery_retries_with_backoff_then_succeeds(planned: Container, pager: RecordingChannel,
+                                                           clock: SimulatedClock) -> None:
+    pager.fail_with = DeliveryError("HTTP 503")
+    incident_id = trigger(planned)
+    planned.worker.run_once(clock.now())
+    advance(planned, clock, timedelta(seconds=9))
+    assert pager.attempts == 1  # the first retry waits 10 s
+    pager.fail_with = None
+    advance(planned, clock, timedelta(seconds=1))
+    assert pager.people() == ["aiko"]
+    assert kinds(planned, incident_id).count("page.retry") == 1
+    assert "page.delivered" in kinds(planned, incident_id)
+
+
+def test_exhausted_retries_fall_back_to_the_next_contact_method(planned: Container, pager: RecordingChannel,
+                                                                clock: SimulatedClock) -> None:
+    pager.fail_with, pager.fail_only = DeliveryError("connection refused"), {"webhook"}
+    incident_id = trigger(planned)
+    advance(planned, clock, timedelta(seconds=69))  # webhook attempts at 0, 10, 30 s
+    assert pager.sent == []
+    advance(planned, clock, timedelta(seconds=1))  # the 4th and last at 70 s, then email at once
+    # Aiko's contacts: webhook first, then email.
+    assert [(m.person_id, m.channel) for m in pager.sent] == [("aiko", "email")]
+    timeline = kinds(planned, incident_id)
+    assert timeline.count("page.retry") == 3 and "page.fallback" in timeline
+
+
+def test_permanent_error_skips_retries(planned: Container, pager: RecordingChannel,
+                                       clock: SimulatedClock) -> None:
+    pager.fail_with = DeliveryError("HTTP 404", permanent=True)
+    incident_id = trigger(planned)
+    planned.worker.run_once(clock.now())
+    assert pager.attempts == 2  # webhook refused for good, email tried in the same tick
+    assert "page.retry" not in kinds(planned, incident_id)
+
+
+def test_page_cut_off_mid_delivery_is_resent_with_the_same_key(
+    planned: Container, pager: RecordingChannel, clock: SimulatedClock
+) -> None:
+    trigger(planned)
+    with planned.db.transaction() as store:
+        from onduty.app.paging import fire_timer
+
+        directory = store.directory()
+        for timer in store.claim_due_timers(clock.now(), 10):
+            fire_timer(store, directory, timer, clock.now())
+    # A worker leases the page and dies before recording any result.
+    with planned.db.transaction() as store:
+        (leased,) = store.claim_deliveries(clock.now(), clock.now() + timedelta(seconds=60), 10)
+    planned.worker.run_once(clock.now() + timedelta(seconds=30))
+    assert pager.sent == []  # the lease still holds
+    advance(planned, clock, timedelta(seconds=61))
+    assert [m.idempotency_key for m in pager.sent] == [leased.idempotency_key]
+
+
+def test_timers_survive_a_restart(database_url: str, planned: Container, clock: SimulatedClock) -> None:
+    trigger(planned)
+    planned.worker.run_once(clock.now())
+    planned.db.dispose()  # the process dies; nothing in memory survives
+    fresh_pager = RecordingChannel()
+    restarted = build(Settings(database_url=database_url), clock=clock,
+                      channels={k: fresh_pager for k in ("webhook", "email", "sms", "console")})
+    try:
+        advance(restarted, clock, timedelta(minutes=10))
+        assert fresh_pager.people() == ["lucia"]  # level 2, on time, and Aiko's page not repeated
+    finally:
+        restarted.db.dispose()
