@@ -45,7 +45,7 @@ def demo(
     if as_json:
         print_json({
             "incident": result.incident.id, "status": result.incident.status,
-            "figures_seconds": {k: v.total_seconds() if v else None for k, v in figures.items()},
+            "figures_seconds": {k: v.total_seconds() if v is not None else None for k, v in figures.items()},
             "story": STORY, "pages": [m.idempotency_key for m in result.pages],
         })
         return

@@ -29,7 +29,7 @@ from onduty.sim.drive import run_until
 from onduty.web.app import create_app
 
 with warnings.catch_warnings():  # the test client's transport warns about a future httpx split
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
 ZONE = ZoneInfo("America/Chicago")

@@ -1,0 +1,121 @@
+"""The command line as a user runs it: exit codes, what goes to stdout, errors with a next step."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from onduty.cli import app
+from tests.conftest import SAMPLE_PLAN
+
+COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incidents", "list"],
+            ["incidents", "show"], ["incidents", "ack"], ["incidents", "mitigate"], ["incidents", "resolve"],
+            ["incidents", "note"], ["serve"], ["worker"], ["oncall"], ["page"], ["demo"]]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("ONDUTY_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("COLUMNS", "200")
+    return CliRunner()
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(cli: CliRunner, command: list[str]) -> None:
+    code, out, _ = run(cli, *command, "--help")
+    assert code == 0
+    assert "Example" in out
+
+
+def test_plan_check_accepts_the_sample(cli: CliRunner) -> None:
+    code, out, _ = run(cli, "plan", "check", str(SAMPLE_PLAN))
+    assert code == 0 and "13 people, 3 clients, 6 services" in out
+
+
+def test_plan_check_names_file_line_and_field(cli: CliRunner, tmp_path: Path) -> None:
+    broken = tmp_path / "onduty.yaml"
+    text = SAMPLE_PLAN.read_text().replace("ack_timeout: 10m", "ack_timeout: ten minutes", 1)
+    broken.write_text(text.replace("    time_zone: America/Chicago\n    roles: [engineer]",
+                                   "    time_zone: America/Chicago\n    role: [engineer]", 1))
+    code, _, err = run(cli, "plan", "check", str(broken))
+    assert code == 1
+    lines = {n + 1 for n, line in enumerate(text.splitlines()) if "ack_timeout: ten minutes" in line}
+    assert re.search(rf"onduty.yaml:{lines.pop()}: escalation_policies\[0\]\.levels\[0\]\.ack_timeout: "
+                     r"expected a positive duration", err.replace("\n", " ")), err
+    assert "people[3].role: unknown key" in err
+
+
+def test_plan_apply_is_all_or_nothing_and_idempotent(cli: CliRunner, tmp_path: Path) -> None:
+    broken = tmp_path / "onduty.yaml"
+    broken.write_text(SAMPLE_PLAN.read_text().replace("client: northwind", "client: nowhere", 1))
+    code, _, err = run(cli, "plan", "apply", str(broken))
+    assert code == 1 and "unknown client 'nowhere'" in err
+    assert run(cli, "keys", "create", "--service", "recs-model")[0] == 1  # nothing was applied
+    code, out, _ = run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    assert code == 0 and "applied" in out
+    code, out, _ = run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    assert code == 0 and "nothing changed" in out
+
+
+def test_keys_create_prints_the_key_alone(cli: CliRunner) -> None:
+    run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    code, out, _ = run(cli, "keys", "create", "--service", "recs-model")
+    assert code == 0 and re.fullmatch(r"[0-9a-f]{32}\n", out)
+    code, out, _ = run(cli, "keys", "create", "--role", "viewer", "--client", "northwind")
+    assert code == 0 and re.fullmatch(r"odk_[\w-]+\n", out)
+    code, _, err = run(cli, "keys", "create", "--role", "root")
+    assert code == 2 and "admin, responder or viewer" in err
+
+
+def test_page_ack_resolve_from_the_cli(cli: CliRunner) -> None:
+    run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    code, out, _ = run(cli, "page", "--service", "catalog-feed", "--summary", "rows 12% of usual",
+                       "--severity", "sev2")
+    assert code == 0 and "opened incident 1" in out
+    code, out, _ = run(cli, "incidents", "list", "--status", "open", "--json")
+    assert [i["severity"] for i in json.loads(out)] == ["Sev2"]
+    assert run(cli, "incidents", "ack", "1", "--by", "lucia")[0] == 0
+    code, _, err = run(cli, "incidents", "ack", "1")
+    assert code == 1 and "already acknowledged" in err and "onduty incidents show 1" in err
+    assert run(cli, "incidents", "note", "1", "batch 22:00 truncated")[0] == 0
+    assert run(cli, "incidents", "resolve", "1", "--note", "re-exported")[0] == 0
+    code, out, _ = run(cli, "incidents", "show", "1", "--json")
+    shown = json.loads(out)
+    assert shown["status"] == "resolved" and shown["acknowledged_by"] == "lucia"
+    assert [e["kind"] for e in shown["timeline"]][-3:] == ["status.acknowledged", "note", "status.resolved"]
+
+
+def test_unknown_incident_says_how_to_find_one(cli: CliRunner) -> None:
+    run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    code, _, err = run(cli, "incidents", "resolve", "99")
+    assert code == 1 and "incident 99 not found" in err and "onduty incidents list" in err
+
+
+def test_oncall_lists_each_level(cli: CliRunner) -> None:
+    run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    code, out, _ = run(cli, "oncall", "--service", "recs-model", "--at", "2026-11-20T17:40-06:00", "--json")
+    levels = json.loads(out)["levels"]
+    assert code == 0
+    assert [[p["person"] for p in lv["on_call"]] for lv in levels] == [["aiko"], ["lucia"], ["hannah", "dev"]]
+    code, _, err = run(cli, "oncall", "--service", "nope")
+    assert code == 1 and "known services" in err
+
+
+def test_demo_replays_the_story_in_seconds(cli: CliRunner) -> None:
+    code, out, _ = run(cli, "demo", "--json")
+    assert code == 0
+    result = json.loads(out)
+    figures = result["figures_seconds"]
+    assert result["status"] == "resolved"
+    assert figures["time_to_detect"] == 330 and figures["time_to_engage"] < 5
+    assert figures["time_to_acknowledge"] == 760 and figures["duration"] < 3600
+    assert [key.split(":")[5] for key in result["pages"]] == ["aiko", "lucia"]
