@@ -96,6 +96,15 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], deadline: Deadline)
             time.sleep(0.1)
 
 
+def after_health(base: str) -> dict[str, object]:
+    """GET /healthz right after the run: has the worker kept up with the paging work?"""
+    try:
+        response = httpx.get(f"{base}/healthz", timeout=10.0, trust_env=False)
+        return {"status": response.status_code, **response.json()}
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"status": type(exc).__name__}
+
+
 def make_events(count: int, ratio: float, prefix: str, hot_keys: list[str],
                 seed: int) -> list[tuple[str, bool]]:
     """`count` dedup keys: round(count*ratio) drawn from `hot_keys`, the rest unique, shuffled."""
@@ -188,10 +197,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             note(f"warm-up: {len(warm)} events, statuses {dict(Counter(r.status for r in warm_results))}")
             results, seconds = asyncio.run(asyncio.wait_for(
                 send_all(base, routing_key, events, args.concurrency), deadline.left("sending")))
-            note(f"sent {len(events)} events in {seconds:.2f} s; stopping the server")
+            note(f"sent {len(events)} events in {seconds:.2f} s")
+            health = after_health(base)
         except TimeoutError:
             raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit; see {log_path}") from None
         finally:
+            stopping = time.monotonic()
             server.terminate()
             try:
                 server.wait(timeout=15)
@@ -199,6 +210,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
                 note("server ignored SIGTERM for 15 s; killing it")
                 server.kill()
                 server.wait(timeout=10)
+            note(f"server stopped in {time.monotonic() - stopping:.1f} s (exit code {server.returncode})")
     rows, totals = read_alerts(url, prefix)
     occurrences: Counter[str] = Counter()
     for key, count, _ in rows:
@@ -228,6 +240,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         "lost": len(accepted_unique - set(occurrences)),
         "lost_repeats": repeats - stored_repeats,
         "tables": totals,
+        "healthz_after": health,
         "server_log": {"warnings": log_text.count(" WARNING "), "errors": log_text.count(" ERROR "),
                        "tracebacks": log_text.count("Traceback"), "locked": log_text.count("locked")},
     }

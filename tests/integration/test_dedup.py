@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from onduty.app.ingest import ingest_event
+from onduty.app.ports import IncidentFilter
 from onduty.bootstrap import Container
 from onduty.domain.alerts import AlertEvent, Decision
-from onduty.app.ports import IncidentFilter
 
 
 def event(action: str, key: str = "feed/rows") -> AlertEvent:

@@ -143,7 +143,7 @@ PEOPLE = {
         ),
         pytest.param(
             (Target("schedule", "vacationers"),),
-            [Recipient("eve", Target("schedule", "vacationers"), covering_for="dan", cover_reason="vacation")],
+            [Recipient("eve", Target("schedule", "vacationers"), "dan", "vacation")],
             [],
             id="schedule-cover-for-away-owner",
         ),

@@ -34,7 +34,7 @@ PEOPLE = {ident: person(ident) for ident in MEMBERS}
 
 
 def local(zone: ZoneInfo, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=zone)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=zone)
 
 
 # Week n of the rotation starts on Monday 2026-01-05 + 7n at 09:00 local; its owner is MEMBERS[n % 3].

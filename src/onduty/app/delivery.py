@@ -15,7 +15,8 @@ MAX_BACKOFF = timedelta(minutes=5)
 
 def backoff(attempts: int) -> timedelta:
     """10 s, 20 s, 40 s … capped at 5 minutes."""
-    return min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    delay: timedelta = FIRST_BACKOFF * (2 ** max(attempts - 1, 0))
+    return min(delay, MAX_BACKOFF)
 
 
 def _who(message: OutboxMessage, names: dict[str, str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onduty.app.ports import NotFound, Store, Transactions
-from onduty.domain.incidents import Incident, Status, Timer, TimelineEntry
+from onduty.domain.incidents import Incident, Status, TimelineEntry, Timer
 from onduty.domain.model import Directory, Service
 from onduty.domain.severity import Severity
 

@@ -45,28 +45,29 @@ def _apply(store: Store, service_id: str, event: AlertEvent, now: datetime) -> I
 
     if decision is Decision.OPEN:
         severity = directory.severity.from_event(event.severity)
-        incident = declare(
+        opened = declare(
             store, directory, service, event.summary, severity, now, actor, event.timestamp or now
         )
-        assert incident.id is not None
+        assert opened.id is not None
         store.add_alert(Alert(
             service_id, event.dedup_key, event.summary, event.source, event.severity, now, now,
-            incident_id=incident.id, first_signal_at=event.timestamp, details=details_of(event),
+            incident_id=opened.id, first_signal_at=event.timestamp, details=details_of(event),
         ))
-        store.append(incident.id, [TimelineEntry(
+        store.append(opened.id, [TimelineEntry(
             now, "alert.triggered", f"Alert from {actor}: {event.summary}", actor,
             {"dedup_key": event.dedup_key, "severity": event.severity, **details_of(event)},
         )])
-        return IngestResult(event.dedup_key, decision, incident.id)
+        return IngestResult(event.dedup_key, decision, opened.id)
 
     if decision is Decision.DROP or alert is None or alert.incident_id is None:
         return IngestResult(event.dedup_key, Decision.DROP, None)
-    incident = store.incident(alert.incident_id)
-    assert incident is not None and incident.id is not None
+    incident_id = alert.incident_id
+    incident = store.incident(incident_id)
+    assert incident is not None
     alert.updated_at = now
     if decision is Decision.DEDUPLICATE:
         alert.occurrences += 1
-        store.append(incident.id, [TimelineEntry(
+        store.append(incident_id, [TimelineEntry(
             now, "alert.repeated", f"Alert repeated ({alert.occurrences} times): {event.summary}", actor,
             {"dedup_key": event.dedup_key},
         )])
@@ -76,8 +77,8 @@ def _apply(store: Store, service_id: str, event: AlertEvent, now: datetime) -> I
             transition(store, directory, incident, "acknowledged", actor, now, "acknowledged at the source")
     elif decision is Decision.RESOLVE:
         alert.status, alert.resolved_at = "resolved", now
-        store.append(incident.id, [TimelineEntry(now, "alert.resolved", f"Alert resolved by {actor}", actor,
+        store.append(incident_id, [TimelineEntry(now, "alert.resolved", f"Alert resolved by {actor}", actor,
                                                  {"dedup_key": event.dedup_key})])
-        if incident.is_open and all(a.status == "resolved" for a in store.alerts_of(incident.id)):
+        if incident.is_open and all(a.status == "resolved" for a in store.alerts_of(incident_id)):
             transition(store, directory, incident, "resolved", actor, now, "every alert has resolved")
-    return IngestResult(event.dedup_key, decision, incident.id)
+    return IngestResult(event.dedup_key, decision, incident_id)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from onduty.app.ports import Store
 from onduty.domain.escalation import Position, after_resolve_timeout, recipients_for, step_at
-from onduty.domain.incidents import Incident, OutboxMessage, Timer, TimelineEntry
+from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.model import Directory, Target
 from onduty.domain.severity import Severity
 

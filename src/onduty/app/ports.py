@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from onduty.domain.alerts import Alert
-from onduty.domain.incidents import Incident, OutboxMessage, Timer, TimelineEntry
+from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.model import Directory
 
 Role = Literal["admin", "responder", "viewer"]

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from onduty.app.ports import NotFound, Unavailable
-from onduty.plan.load import PlanInvalid
-
 
 out = Console()
 err = Console(stderr=True)

@@ -11,7 +11,7 @@ import typer
 from onduty.app.incidents import add_note, change_status
 from onduty.app.ports import IncidentFilter
 from onduty.cli.common import JsonOpt, container, fail, friendly_errors, out, print_json
-from onduty.cli.render import incident_dict, incidents_table, entry_dict, timeline_table
+from onduty.cli.render import entry_dict, incident_dict, incidents_table, timeline_table
 from onduty.domain.incidents import IllegalTransition, Status
 from onduty.domain.severity import Severity
 

@@ -70,7 +70,8 @@ def page(
     """
     word = SEVERITY_WORDS.get(severity.lower())
     if word is None:
-        fail(f"--severity {severity!r} is not a severity", "use sev1, sev2, sev3, sev4 (or critical/error/warning/info)", 2)
+        fail(f"--severity {severity!r} is not a severity",
+             "use sev1, sev2, sev3, sev4 (or critical/error/warning/info)", 2)
     if not summary.strip():
         fail("--summary is empty", "say what is wrong in one line", 2)
     c = container()

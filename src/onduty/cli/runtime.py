@@ -43,7 +43,11 @@ def run_worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     c = container()
     stop = threading.Event()
+    def shutdown(*_: object) -> None:
+        stop.set()
+        c.worker.wake()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: (stop.set(), c.worker.wake()))
+        signal.signal(sig, shutdown)
     err.print("onduty worker running; Ctrl-C to stop")
     c.worker.run_forever(c.clock, stop, poll)

@@ -9,13 +9,12 @@ acknowledged, mitigated and resolved. Same code path as `onduty serve`: HTTP app
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import warnings
 
 from onduty.adapters.clock import SimulatedClock
 from onduty.app.keys import create_api_key, create_integration_key
@@ -97,7 +96,7 @@ def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None
         response = http.post("/v2/enqueue", json={
             "routing_key": routing_key, "event_action": "trigger", "dedup_key": "recs-relevance/northwind",
             "payload": {
-                "summary": "Recommendation relevance 0.08 (normal 0.62–0.71) on Northwind storefront",
+                "summary": "Recommendation relevance 0.08 (normal 0.62-0.71) on Northwind storefront",
                 "source": "relevance-monitor", "severity": "critical",
                 "timestamp": first_signal.isoformat(), "component": "recs-model", "class": "model_degradation",
                 "custom_details": {"relevance": 0.08, "baseline": 0.66, "window": "5m"},

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from onduty.adapters.db import tables as t
 from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
-from onduty.domain.incidents import Incident, OutboxMessage, Timer, TimelineEntry
+from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.model import Directory
 from onduty.plan.convert import to_directory
 from onduty.plan.schema import Plan
@@ -173,7 +173,10 @@ class SqlStore:
         return list(self.session.scalars(stmt))
 
     def next_timer_due(self) -> datetime | None:
-        return self.session.scalar(select(func.min(t.timers.c.due_at)).where(t.timers.c.done.is_(False)))
+        due: datetime | None = self.session.scalar(
+            select(func.min(t.timers.c.due_at)).where(t.timers.c.done.is_(False))
+        )
+        return due
 
     # -- outbox --------------------------------------------------------------------------------
     def add_outbox(self, message: OutboxMessage) -> bool:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 
 from onduty.domain.alerts import Alert
-from onduty.domain.incidents import Incident, OutboxMessage, Timer, TimelineEntry
+from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -108,7 +108,7 @@ def parse_event(body: Any) -> ParsedEvent:
         dedup_key=dedup_key or uuid.uuid4().hex,
         summary=summary or "",
         source=source or "",
-        severity=severity or "error",  # type: ignore[arg-type]
+        severity=severity or "error",
         timestamp=timestamp,
         component=extras.get("component"),
         group=extras.get("group"),

@@ -1,0 +1,5 @@
+"""`python -m onduty` runs the CLI."""
+
+from onduty.cli import main
+
+main()
