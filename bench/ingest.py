@@ -39,8 +39,6 @@ REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "examples" / "agency" / "onduty.yaml"
 SERVICE = "recs-model"
 TIME_LIMIT = 300.0
-
-
 STARTED = time.monotonic()
 
 
@@ -50,27 +48,27 @@ def note(message: str) -> None:
 
 @dataclass
 class Result:
-    key: str
-    hot: bool
-    status: int | str
+    key: str  # dedup key
+    hot: bool  # one of the few repeated keys
+    status: int | str  # HTTP status, or the name of the client-side error
     seconds: float
 
 
-class Deadline:
-    def __init__(self, seconds: float):
-        self.end = time.monotonic() + seconds
-
-    def left(self, what: str) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit while {what}")
-        return left
+def time_left(what: str) -> float:
+    """Seconds left of the TIME_LIMIT budget (counted from start), or abort saying what was going on."""
+    left = STARTED + TIME_LIMIT - time.monotonic()
+    if left <= 0:
+        raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit while {what}")
+    return left
 
 
-def onduty(env: dict[str, str], deadline: Deadline, *args: str) -> str:
+def onduty(env: dict[str, str], *args: str) -> str:
     exe = str(Path(sys.executable).with_name("onduty"))
-    done = subprocess.run([exe, *args], env=env, capture_output=True, text=True,
-                          timeout=deadline.left(f"running onduty {args[0]}"))
+    try:
+        done = subprocess.run([exe, *args], env=env, capture_output=True, text=True,
+                              timeout=time_left(f"running onduty {args[0]}"))
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit running onduty {args[0]}") from None
     if done.returncode != 0:
         raise SystemExit(f"onduty {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout.strip()
@@ -82,10 +80,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(base: str, server: subprocess.Popen[bytes], deadline: Deadline) -> None:
+def wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
     with httpx.Client(trust_env=False, timeout=2.0) as client:
         while True:
-            deadline.left("waiting for GET /healthz")
+            time_left("waiting for GET /healthz to answer 200")
             if server.poll() is not None:
                 raise SystemExit(f"onduty serve exited early with code {server.returncode}")
             try:
@@ -100,9 +98,9 @@ def after_health(base: str) -> dict[str, object]:
     """GET /healthz right after the run: has the worker kept up with the paging work?"""
     try:
         response = httpx.get(f"{base}/healthz", timeout=10.0, trust_env=False)
-        return {"status": response.status_code, **response.json()}
+        return {"http": response.status_code, **response.json()}
     except (httpx.HTTPError, ValueError) as exc:
-        return {"status": type(exc).__name__}
+        return {"http": type(exc).__name__}
 
 
 def make_events(count: int, ratio: float, prefix: str, hot_keys: list[str],
@@ -169,34 +167,31 @@ def percentile(ordered: list[float], p: float) -> float:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
-    deadline = Deadline(TIME_LIMIT)
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     env = {**os.environ, "ONDUTY_DATABASE_URL": url}
     note(f"work dir {workdir}; database {url}")
-    onduty(env, deadline, "plan", "apply", str(PLAN))
-    routing_key = onduty(env, deadline, "keys", "create", "--service", SERVICE)
+    onduty(env, "plan", "apply", str(PLAN))
+    routing_key = onduty(env, "keys", "create", "--service", SERVICE)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [str(Path(sys.executable).with_name("onduty")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if args.no_worker:
-        cmd.append("--no-worker")
+    cmd = [str(Path(sys.executable).with_name("onduty")), "serve", "--host", "127.0.0.1", "--port", str(port),
+           *(["--no-worker"] if args.no_worker else [])]
     log_path = workdir / "serve.log"
-    run_id = uuid.uuid4().hex[:8]
-    prefix = f"bench-{run_id}"
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"  # this run's dedup keys, apart from any earlier run's
     hot_keys = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
     with log_path.open("wb") as log:
         server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_healthy(base, server, deadline)
+            wait_healthy(base, server)
             note(f"server up on {base} (worker {'off' if args.no_worker else 'on'}); log {log_path}")
             warm = make_events(args.warmup, args.dedup_ratio, f"{prefix}-w", hot_keys, args.seed + 1)
             warm[: len(hot_keys)] = [(k, True) for k in hot_keys]  # so measured repeats find open alerts
             events = make_events(args.events, args.dedup_ratio, f"{prefix}-m", hot_keys, args.seed)
             warm_results, _ = asyncio.run(asyncio.wait_for(
-                send_all(base, routing_key, warm, args.concurrency), deadline.left("warming up")))
+                send_all(base, routing_key, warm, args.concurrency), time_left("warming up")))
             note(f"warm-up: {len(warm)} events, statuses {dict(Counter(r.status for r in warm_results))}")
             results, seconds = asyncio.run(asyncio.wait_for(
-                send_all(base, routing_key, events, args.concurrency), deadline.left("sending")))
+                send_all(base, routing_key, events, args.concurrency), time_left("sending")))
             note(f"sent {len(events)} events in {seconds:.2f} s")
             health = after_health(base)
         except TimeoutError:
@@ -224,25 +219,26 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     log_text = log_path.read_text(errors="replace")
     return {
         "bench": "ingest",
-        "server": f"onduty serve ({'sqlite' if url.startswith('sqlite') else url.split(':', 1)[0]})",
+        "server": f"onduty serve ({url.split(':', 1)[0].split('+', 1)[0]})",
         "worker": not args.no_worker,
         "events": args.events,
         "concurrency": args.concurrency,
         "dedup_ratio": args.dedup_ratio,
         "seconds": round(seconds, 3),
         "events_per_s": round(len(accepted) / seconds, 1),
-        "latency_ms": {"p50": round(percentile(latencies, 50), 2), "p90": round(percentile(latencies, 90), 2),
-                       "p99": round(percentile(latencies, 99), 2), "max": round(latencies[-1], 2)},
+        "latency_ms": {f"p{p}": round(percentile(latencies, p), 2) for p in (50, 90, 99)}
+        | {"max": round(latencies[-1], 2)},
         "accepted": len(accepted),
         "errors": {str(k): v for k, v in Counter(r.status for r in results if r.status != 202).items()},
         "stored_alerts": len(measured),
         "incidents": len({row[2] for row in measured}),
         "lost": len(accepted_unique - set(occurrences)),
         "lost_repeats": repeats - stored_repeats,
+        "duplicate_open_alerts": len(rows) - len(occurrences),  # the unique index should keep this 0
         "tables": totals,
         "healthz_after": health,
-        "server_log": {"warnings": log_text.count(" WARNING "), "errors": log_text.count(" ERROR "),
-                       "tracebacks": log_text.count("Traceback"), "locked": log_text.count("locked")},
+        "server_log": {word.strip().lower(): log_text.count(word)
+                       for word in (" WARNING ", " ERROR ", "Traceback", "locked")},
     }
 
 
@@ -272,16 +268,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="onduty-bench-"))
     try:
         figures = run(args, workdir)
-    except subprocess.TimeoutExpired as exc:
-        note(f"kept {workdir} (server log, database) to look into")
-        raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit running {exc.cmd[1:3]}") from None
     except BaseException:
         note(f"kept {workdir} (server log, database) to look into")
         raise
     print(json.dumps(figures, indent=2))
-    if args.keep:
-        note(f"kept {workdir}")
-    else:
+    if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 
 

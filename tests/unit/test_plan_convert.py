@@ -124,10 +124,6 @@ def test_event_severity_words_from_the_plan_are_case_insensitive() -> None:
     assert severity.from_event("warning") is Severity.SEV3  # defaults stay
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="convert._severity uses model_dump() whose Duration PlainSerializer turns '10m' into a string",
-)
 def test_severity_duration_override_becomes_a_timedelta() -> None:
     plan = plan_with(ann("UTC"), severity_policy={"levels": {"sev1": {"first_notice": "10m"}}})
     assert to_directory(plan).severity.level(Severity.SEV1).first_notice == timedelta(minutes=10)

@@ -210,11 +210,6 @@ def test_on_call_is_never_away_and_someone_answers_while_anyone_is_available(
         assert found is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rotation_owner counts on naive local time, so a handoff inside the repeated fall-back hour "
-    "happens twice and the previous owner returns for part of that hour",
-)
 def test_handoff_inside_the_repeated_fall_back_hour_happens_once() -> None:
     daily = Layer("daily", ("ann", "bob"), start=date(2026, 10, 1), handoff_time=time(1, 30),
                   shift_length=timedelta(days=1), handoff_day=None)

@@ -89,7 +89,9 @@ def recipients_for(
         if target.kind == "schedule":
             schedule = schedules.get(target.id)
             on_call = on_call_at(schedule, people, at) if schedule else None
-            if on_call is None:
+            if schedule is None:
+                missing.append(Unreachable(target, "schedule is not in the plan"))
+            elif on_call is None:
                 missing.append(Unreachable(target, "nobody eligible is on call"))
             elif on_call.person_id not in found:
                 found[on_call.person_id] = Recipient(

@@ -69,7 +69,7 @@ class Incident:
         if to not in ALLOWED[self.status]:
             allowed = ", ".join(sorted(VERBS[s] for s in ALLOWED[self.status])) or "nothing"
             raise IllegalTransition(
-                f"incident {self.id} is {self.status}: cannot {VERBS.get(to, to)}; allowed: {allowed}"
+                f"incident {self.id} is {self.status}: cannot {VERBS.get(to, 'move to ' + to)}; allowed: {allowed}"
             )
         previous = self.status
         self.status = to

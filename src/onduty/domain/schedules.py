@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from onduty.domain.model import Layer, Person, Schedule
@@ -32,10 +32,30 @@ def layer_anchor(layer: Layer) -> datetime:
     return anchor
 
 
-def rotation_owner(layer: Layer, local: datetime) -> int:
-    """Index into `layer.members` of the shift holding naive local time `local`."""
-    shifts = (local - layer_anchor(layer)) // layer.shift_length
-    return shifts % len(layer.members)
+def shift_start(layer: Layer, index: int, tz: ZoneInfo) -> datetime:
+    """The instant shift `index` begins: its wall-clock handoff, taken at its first occurrence.
+
+    A handoff inside the repeated fall-back hour happens once (at the first 01:30, not both);
+    one inside the skipped spring-forward hour happens when the clock jumps past it.
+    """
+    return (layer_anchor(layer) + index * layer.shift_length).replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def shift_index(layer: Layer, at: datetime, tz: ZoneInfo) -> int:
+    """Which shift (counted from the anchor, may be negative) holds the instant `at`."""
+    at = at.astimezone(UTC)
+    local = at.astimezone(tz).replace(tzinfo=None)
+    index = (local - layer_anchor(layer)) // layer.shift_length
+    while shift_start(layer, index, tz) > at:
+        index -= 1
+    while shift_start(layer, index + 1, tz) <= at:
+        index += 1
+    return index
+
+
+def rotation_owner(layer: Layer, at: datetime, tz: ZoneInfo) -> int:
+    """Index into `layer.members` of the shift holding the aware instant `at`."""
+    return shift_index(layer, at, tz) % len(layer.members)
 
 
 def on_call_in_layer(
@@ -44,8 +64,7 @@ def on_call_in_layer(
     """The layer's owner at `at`, or the next member in order who is not away."""
     if not layer.members:
         return None
-    local = at.astimezone(tz).replace(tzinfo=None)
-    owner_index = rotation_owner(layer, local)
+    owner_index = rotation_owner(layer, at, tz)
     owner = layer.members[owner_index]
     for step in range(len(layer.members)):
         candidate = layer.members[(owner_index + step) % len(layer.members)]

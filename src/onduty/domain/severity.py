@@ -25,7 +25,7 @@ class Severity(IntEnum):
     @classmethod
     def parse(cls, text: str | int) -> Severity:
         """Accept 1, "1", "sev1" or "Sev1"; raise ValueError naming the accepted forms."""
-        raw = str(text).strip().lower().removeprefix("sev")
+        raw = str(text).strip().lower().removeprefix("sev").strip()
         if raw in {"1", "2", "3", "4"}:
             return cls(int(raw))
         raise ValueError(f"severity {text!r} is not one of sev1, sev2, sev3, sev4")

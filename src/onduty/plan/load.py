@@ -97,12 +97,35 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+TYPE_TAGS = {"date", "datetime", "time", "str", "int", "float", "bool", "dict", "list"}
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Drop the union-member tags pydantic adds (`Coverage`, `literal['24x7']`, `date`): not plan fields."""
+    return tuple(
+        part for part in loc
+        if isinstance(part, int) or not (part[:1].isupper() or "[" in part or part in TYPE_TAGS)
+    )
+
+
+def _most_specific(errors: list[tuple[tuple[int | str, ...], str]]) -> list[tuple[tuple[int | str, ...], str]]:
+    """When a union fails on every branch, keep the deepest complaint and drop duplicates."""
+    kept: list[tuple[tuple[int | str, ...], str]] = []
+    for loc, message in errors:
+        deeper = any(other[: len(loc)] == loc and len(other) > len(loc) for other, _ in errors)
+        if not deeper and all(loc != seen for seen, _ in kept):
+            kept.append((loc, message))
+    return kept
+
+
 def _message(error: Any) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return "unknown key (check its spelling and indentation against the plan reference)"
     if kind == "missing":
         return "required field is missing"
+    if kind.startswith(("date", "datetime")):
+        return f"expected a date like 2026-11-20 or a time like 2026-11-20T18:00+00:00, got {error['input']!r}"
     return str(msg).removeprefix("Value error, ")
 
 
@@ -135,11 +158,8 @@ def load_plan(path: Path | str) -> Plan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            PlanError(file, _key_line(node, tuple(e["loc"])), _field_name(tuple(e["loc"])), _message(e))
-            for e in exc.errors()
-        ]
-        raise PlanInvalid(errors) from None
+        found = _most_specific([(_clean_loc(tuple(e["loc"])), _message(e)) for e in exc.errors()])
+        raise PlanInvalid([PlanError(file, _key_line(node, loc), _field_name(loc), msg) for loc, msg in found]) from None
     problems = check_references(plan, path.parent)
     if problems:
         raise PlanInvalid(

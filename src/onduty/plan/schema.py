@@ -59,10 +59,12 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")
+]
 TimeZone = Annotated[str, AfterValidator(check_time_zone)]
 ClockTime = Annotated[
-    time, BeforeValidator(parse_clock_time), PlainSerializer(lambda value: value.strftime("%H:%M"))
+    time, BeforeValidator(parse_clock_time), PlainSerializer(lambda value: value.strftime("%H:%M"), when_used="json")
 ]
 Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -93,14 +95,16 @@ class TimeOff(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeOff:
-        if _as_datetime(self.end, end=True) <= _as_datetime(self.start, end=False):
+        start, end = _as_datetime(self.start, end=False), _as_datetime(self.end, end=True)
+        if (start.tzinfo is None) == (end.tzinfo is None) and end <= start:
             raise ValueError("time off must end after it starts")
         return self
 
 
 def _as_datetime(value: date | datetime, *, end: bool) -> datetime:
+    """A date as the start of that day (or of the next, for an inclusive end); offsets are kept."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        return value
     return datetime.combine(value + timedelta(days=1) if end else value, time())
 
 

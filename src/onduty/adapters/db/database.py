@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onduty.adapters.db.store import SqlStore
 from onduty.adapters.db.tables import map_domain
-from onduty.app.ports import Unavailable
+from onduty.app.ports import Conflict, Unavailable
+
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -65,6 +67,8 @@ class Database:
             with self._sessions() as session, session.begin():
                 yield SqlStore(session)
         except (OperationalError, DBAPIError) as exc:
+            if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+                raise Conflict(f"transaction lost a race, retry: {exc.orig}") from exc
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise Unavailable(f"database unavailable: {exc.orig}") from exc
             raise

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,10 +18,16 @@ from onduty.domain.model import Directory
 from onduty.plan.convert import to_directory
 from onduty.plan.schema import Plan
 
+_DIRECTORIES: dict[str, Directory] = {}
 
-@lru_cache(maxsize=4)
-def _directory_for(sha256: str, document: bytes) -> Directory:
-    return to_directory(Plan.model_validate(orjson.loads(document)))
+
+def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
+    """Plans are immutable once stored, so a plan's Directory is built once per process."""
+    if sha256 not in _DIRECTORIES:
+        if len(_DIRECTORIES) > 8:
+            _DIRECTORIES.clear()
+        _DIRECTORIES[sha256] = to_directory(Plan.model_validate(document))
+    return _DIRECTORIES[sha256]
 
 
 class SqlStore:
@@ -32,20 +36,18 @@ class SqlStore:
         self._locking = session.get_bind().dialect.name == "postgresql"
 
     # -- the plan ----------------------------------------------------------------------------
-    def _latest_plan(self) -> Any:
-        return self.session.execute(
-            select(t.plans.c.sha256, t.plans.c.document).order_by(t.plans.c.id.desc()).limit(1)
-        ).first()
-
     def plan_sha(self) -> str | None:
-        row = self._latest_plan()
-        return row.sha256 if row else None
+        sha: str | None = self.session.scalar(select(t.plans.c.sha256).order_by(t.plans.c.id.desc()).limit(1))
+        return sha
 
     def directory(self) -> Directory:
-        row = self._latest_plan()
-        if row is None:
+        sha = self.plan_sha()
+        if sha is None:
             return Directory()
-        return _directory_for(row.sha256, orjson.dumps(row.document))
+        if sha in _DIRECTORIES:
+            return _DIRECTORIES[sha]
+        document = self.session.scalar(select(t.plans.c.document).where(t.plans.c.sha256 == sha).limit(1))
+        return _directory_for(sha, document)
 
     def save_plan(self, sha256: str, source: str, document: dict[str, Any], now: datetime) -> None:
         self.session.execute(
