@@ -28,9 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -162,6 +164,34 @@ def read_alerts(url: str, prefix: str) -> tuple[list[tuple[str, int, int]], dict
     return rows, {"alerts": total[0], "incidents": total[1]}
 
 
+class PageReceiver(BaseHTTPRequestHandler):
+    """Stands in for the phones: answers every webhook page with 204, so the worker delivers for real."""
+
+    received = 0
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        PageReceiver.received += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def loopback_plan(workdir: Path) -> tuple[Path, ThreadingHTTPServer]:
+    """The sample plan with its webhook pages pointed at a receiver on loopback."""
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), PageReceiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hooks = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/"
+    plan = workdir / "onduty.yaml"
+    plan.write_text(PLAN.read_text().replace("https://pager.halyard.example/hooks/", hooks))
+    for runbook in (PLAN.parent / "runbooks").iterdir():
+        (workdir / "runbooks").mkdir(exist_ok=True)
+        shutil.copy(runbook, workdir / "runbooks" / runbook.name)
+    return plan, receiver
+
+
 def percentile(ordered: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
 
@@ -170,7 +200,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     env = {**os.environ, "ONDUTY_DATABASE_URL": url}
     note(f"work dir {workdir}; database {url}")
-    onduty(env, "plan", "apply", str(PLAN))
+    plan, receiver = loopback_plan(workdir)
+    onduty(env, "plan", "apply", str(plan))
     routing_key = onduty(env, "keys", "create", "--service", SERVICE)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -206,6 +237,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
                 server.kill()
                 server.wait(timeout=10)
             note(f"server stopped in {time.monotonic() - stopping:.1f} s (exit code {server.returncode})")
+            receiver.shutdown()
     rows, totals = read_alerts(url, prefix)
     occurrences: Counter[str] = Counter()
     for key, count, _ in rows:
@@ -237,6 +269,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         "duplicate_open_alerts": len(rows) - len(occurrences),  # the unique index should keep this 0
         "tables": totals,
         "healthz_after": health,
+        "pages_received": PageReceiver.received,
         "server_log": {word.strip().lower(): log_text.count(word)
                        for word in (" WARNING ", " ERROR ", "Traceback", "locked")},
     }

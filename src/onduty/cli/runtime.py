@@ -45,7 +45,7 @@ def run_worker(
     stop = threading.Event()
     def shutdown(*_: object) -> None:
         stop.set()
-        c.worker.wake()
+        c.worker.stop()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, shutdown)

@@ -56,6 +56,7 @@ class Client:
     account_manager: str
     delivery_lead: str
     tech_lead: str | None = None
+    coverage: Coverage | None = None  # None: the default 07:00-22:00 every day in the client's zone
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,23 @@ class Service:
     depends_on: tuple[str, ...] = ()
     runbooks: tuple[str, ...] = ()
     fallback: str | None = None
+    qualified: tuple[str, ...] = ()  # who may be paged for it; empty means anyone
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """A daily window on some days of the week, in the schedule's zone; `end <= start` wraps midnight."""
+
+    days: frozenset[int]  # Monday=0
+    start: time
+    end: time
+
+    def active(self, local: datetime) -> bool:
+        """Whether naive local time `local` falls inside the window."""
+        moment, day = local.time(), local.weekday()
+        if self.start < self.end:
+            return day in self.days and self.start <= moment < self.end
+        return (day in self.days and moment >= self.start) or ((day - 1) % 7 in self.days and moment < self.end)
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,35 @@ class Layer:
     handoff_time: time
     shift_length: timedelta = timedelta(weeks=1)
     handoff_day: int | None = 0  # Monday=0; None for shifts that are not whole weeks
+    restrictions: tuple[Restriction, ...] = ()
+
+
+@dataclass(frozen=True)
+class Override:
+    """`person_id` is on call for the schedule from `start` to `end` (for `replaces` only, if set)."""
+
+    schedule_id: str
+    person_id: str
+    start: datetime
+    end: datetime
+    replaces: str | None = None
+    created_by: str = ""
+    reason: str = "override"
+    id: int | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Hours in which a client expects non-critical pages (their zone); `always` means 24x7."""
+
+    time_zone: str
+    days: frozenset[int] = frozenset(range(7))
+    start: time = time(7, 0)
+    end: time = time(22, 0)
+    always: bool = False
 
 
 @dataclass(frozen=True)

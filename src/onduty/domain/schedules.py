@@ -1,27 +1,37 @@
-"""Who is on call when: rotation layers over wall-clock time, skipping people on time off.
+"""Who is on call when: rotation layers, restrictions, overrides, time off and qualification.
 
-Shifts are counted on the schedule's local wall clock, so a weekly handoff stays at 09:00 local
-across daylight-saving changes. Later layers take precedence over earlier ones.
+Shifts are counted on the schedule's wall clock, so a weekly 09:00 handoff stays at 09:00 local
+across daylight-saving changes; every handoff happens at exactly one instant. Precedence, highest
+first: an override, then later layers over earlier ones. A person on time off or not qualified for
+the service is never returned: the next member of the layer covers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from onduty.domain.model import Layer, Person, Schedule
+from onduty.domain.model import Layer, Override, Person, Restriction, Schedule
 
 
 @dataclass(frozen=True)
 class OnCall:
-    """The person on call, and whom they cover for when the rotation's owner is away."""
+    """The person on call, how they got there, and whom they cover for."""
 
     person_id: str
     layer: str
     covering_for: str | None = None
     cover_reason: str | None = None
+    override_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Uncovered:
+    """Nobody is eligible; `reason` says why (time off, unqualified, empty layer, restrictions)."""
+
+    reason: str
 
 
 def layer_anchor(layer: Layer) -> datetime:
@@ -32,17 +42,22 @@ def layer_anchor(layer: Layer) -> datetime:
     return anchor
 
 
-def shift_start(layer: Layer, index: int, tz: ZoneInfo) -> datetime:
-    """The instant shift `index` begins: its wall-clock handoff, taken at its first occurrence.
+def wall_instant(local: datetime, tz: ZoneInfo) -> datetime:
+    """A naive wall-clock time in `tz` as a UTC instant, taking its first occurrence.
 
-    A handoff inside the repeated fall-back hour happens once (at the first 01:30, not both);
-    one inside the skipped spring-forward hour happens when the clock jumps past it.
+    A time inside the repeated fall-back hour happens once (at the first 01:30, not both); one inside
+    the skipped spring-forward hour happens when the clock jumps past it.
     """
-    return (layer_anchor(layer) + index * layer.shift_length).replace(tzinfo=tz, fold=0).astimezone(UTC)
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def shift_start(layer: Layer, index: int, tz: ZoneInfo) -> datetime:
+    """The instant shift `index` (counted from the anchor, may be negative) begins."""
+    return wall_instant(layer_anchor(layer) + index * layer.shift_length, tz)
 
 
 def shift_index(layer: Layer, at: datetime, tz: ZoneInfo) -> int:
-    """Which shift (counted from the anchor, may be negative) holds the instant `at`."""
+    """Which shift holds the instant `at`."""
     at = at.astimezone(UTC)
     local = at.astimezone(tz).replace(tzinfo=None)
     index = (local - layer_anchor(layer)) // layer.shift_length
@@ -58,34 +73,172 @@ def rotation_owner(layer: Layer, at: datetime, tz: ZoneInfo) -> int:
     return shift_index(layer, at, tz) % len(layer.members)
 
 
-def on_call_in_layer(
-    layer: Layer, people: Mapping[str, Person], at: datetime, tz: ZoneInfo
-) -> OnCall | None:
-    """The layer's owner at `at`, or the next member in order who is not away."""
-    if not layer.members:
-        return None
-    owner_index = rotation_owner(layer, at, tz)
-    owner = layer.members[owner_index]
-    for step in range(len(layer.members)):
-        candidate = layer.members[(owner_index + step) % len(layer.members)]
-        person = people.get(candidate)
-        if person is None or person.away_at(at) is not None:
-            continue
-        if step == 0:
-            return OnCall(candidate, layer.name)
-        away = people[owner].away_at(at) if owner in people else None
-        reason = away.reason if away else "not in the plan"
-        return OnCall(candidate, layer.name, covering_for=owner, cover_reason=reason)
+def unavailable(person: Person | None, at: datetime, qualified: Sequence[str]) -> str | None:
+    """Why a person cannot be paged at `at`, or None when they can."""
+    if person is None:
+        return "not in the plan"
+    away = person.away_at(at)
+    if away is not None:
+        return away.reason
+    if qualified and person.id not in qualified:
+        return "not qualified for the service"
     return None
 
 
-def on_call_at(schedule: Schedule, people: Mapping[str, Person], at: datetime) -> OnCall | None:
-    """Who answers for `schedule` at the aware instant `at`; None when nobody is eligible."""
+def layer_active(layer: Layer, local: datetime) -> bool:
+    return not layer.restrictions or any(r.active(local) for r in layer.restrictions)
+
+
+def on_call_in_layer(
+    layer: Layer, people: Mapping[str, Person], at: datetime, tz: ZoneInfo, qualified: Sequence[str] = ()
+) -> OnCall | Uncovered:
+    """The layer's owner at `at`, or the next member in order who can be paged."""
+    if not layer.members:
+        return Uncovered(f"layer {layer.name!r} has no members")
+    owner_index = rotation_owner(layer, at, tz)
+    owner = layer.members[owner_index]
+    why_not: dict[str, str] = {}
+    for step in range(len(layer.members)):
+        candidate = layer.members[(owner_index + step) % len(layer.members)]
+        reason = why_not.get(candidate) or unavailable(people.get(candidate), at, qualified)
+        if reason is None:
+            if step == 0:
+                return OnCall(candidate, layer.name)
+            return OnCall(candidate, layer.name, covering_for=owner, cover_reason=why_not[owner])
+        why_not[candidate] = reason
+    detail = "; ".join(f"{who}: {reason}" for who, reason in why_not.items())
+    return Uncovered(f"nobody in layer {layer.name!r} can be paged ({detail})")
+
+
+def resolve_on_call(
+    schedule: Schedule, people: Mapping[str, Person], at: datetime,
+    overrides: Iterable[Override] = (), qualified: Sequence[str] = (),
+) -> OnCall | Uncovered:
+    """Who answers for `schedule` at the aware instant `at`, or why nobody does."""
     if at.tzinfo is None:
         raise ValueError("on_call_at needs an aware datetime")
     tz = ZoneInfo(schedule.time_zone)
+    local = at.astimezone(tz).replace(tzinfo=None)
+    found: OnCall | Uncovered = Uncovered("no layer covers this time (restrictions)")
     for layer in reversed(schedule.layers):
-        found = on_call_in_layer(layer, people, at, tz)
-        if found is not None:
-            return found
-    return None
+        if not layer_active(layer, local):
+            continue
+        found = on_call_in_layer(layer, people, at, tz, qualified)
+        if isinstance(found, OnCall):
+            break
+    winner: Override | None = None
+    for override in overrides:
+        if override.schedule_id != schedule.id or not override.covers(at):
+            continue
+        if override.replaces is not None and (not isinstance(found, OnCall) or override.replaces not in (
+            found.person_id, found.covering_for)):
+            continue
+        if unavailable(people.get(override.person_id), at, qualified) is None:
+            winner = override  # the last matching override (the newest) wins
+    if winner is None:
+        return found
+    replaced = found.person_id if isinstance(found, OnCall) else None
+    return OnCall(winner.person_id, "override", covering_for=replaced if replaced != winner.person_id else None,
+                  cover_reason=winner.reason, override_id=winner.id)
+
+
+def on_call_at(
+    schedule: Schedule, people: Mapping[str, Person], at: datetime,
+    overrides: Iterable[Override] = (), qualified: Sequence[str] = (),
+) -> OnCall | None:
+    """Who answers for `schedule` at `at`; None when nobody is eligible."""
+    found = resolve_on_call(schedule, people, at, overrides, qualified)
+    return found if isinstance(found, OnCall) else None
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A span with one owner (or none: `person_id` is None and `gap_reason` says why)."""
+
+    start: datetime
+    end: datetime
+    person_id: str | None
+    layer: str | None = None
+    covering_for: str | None = None
+    cover_reason: str | None = None
+    override_id: int | None = None
+    gap_reason: str | None = None
+
+
+def daily_window_edges(windows: Iterable[Restriction], tz: ZoneInfo, start: datetime, end: datetime) -> set[datetime]:
+    """The instants daily windows open and close between `start` and `end`."""
+    edges: set[datetime] = set()
+    first = start.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date() + timedelta(days=1)
+    windows = list(windows)
+    day = first
+    while day <= last:
+        for window in windows:
+            if day.weekday() in window.days:
+                edges.add(wall_instant(datetime.combine(day, window.start), tz))
+                close_day = day if window.start < window.end else day + timedelta(days=1)
+                edges.add(wall_instant(datetime.combine(close_day, window.end), tz))
+        day += timedelta(days=1)
+    return edges
+
+
+def change_points(
+    schedule: Schedule, people: Mapping[str, Person], start: datetime, end: datetime,
+    overrides: Sequence[Override],
+) -> list[datetime]:
+    """Every instant in (start, end) at which the answer of `resolve_on_call` may change."""
+    tz = ZoneInfo(schedule.time_zone)
+    points: set[datetime] = set()
+    for layer in schedule.layers:
+        if layer.members:
+            for index in range(shift_index(layer, start, tz), shift_index(layer, end, tz) + 1):
+                points.add(shift_start(layer, index, tz))
+        points |= daily_window_edges(layer.restrictions, tz, start, end)
+    involved = {m for layer in schedule.layers for m in layer.members} | {o.person_id for o in overrides}
+    for person_id in involved:
+        person = people.get(person_id)
+        for span in person.time_off if person else ():
+            points.update((span.start, span.end))
+    for override in overrides:
+        points.update((override.start, override.end))
+    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
+    return sorted(p.astimezone(UTC) for p in points if lo < p.astimezone(UTC) < hi)
+
+
+def shifts(
+    schedule: Schedule, people: Mapping[str, Person], start: datetime, end: datetime,
+    overrides: Iterable[Override] = (), qualified: Sequence[str] = (), extra_points: Iterable[datetime] = (),
+) -> list[Shift]:
+    """The spans of [start, end) with their owners; together they tile the range with no overlap."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("shifts needs aware datetimes")
+    if end <= start:
+        return []
+    mine = [o for o in overrides if o.schedule_id == schedule.id and o.end > start and o.start < end]
+    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
+    points = set(change_points(schedule, people, lo, hi, mine))
+    points.update(p.astimezone(UTC) for p in extra_points if lo < p < hi)
+    bounds = [lo, *sorted(points), hi]
+    result: list[Shift] = []
+    for seg_start, seg_end in zip(bounds, bounds[1:], strict=False):
+        found = resolve_on_call(schedule, people, seg_start, mine, qualified)
+        shift = (
+            Shift(seg_start, seg_end, found.person_id, found.layer, found.covering_for, found.cover_reason,
+                  found.override_id)
+            if isinstance(found, OnCall) else Shift(seg_start, seg_end, None, gap_reason=found.reason)
+        )
+        previous = result[-1] if result else None
+        if previous is not None and _same_owner(previous, shift):
+            result[-1] = Shift(previous.start, seg_end, *_owner_fields(previous))
+        else:
+            result.append(shift)
+    return result
+
+
+def _owner_fields(s: Shift) -> tuple[str | None, str | None, str | None, str | None, int | None, str | None]:
+    return s.person_id, s.layer, s.covering_for, s.cover_reason, s.override_id, s.gap_reason
+
+
+def _same_owner(a: Shift, b: Shift) -> bool:
+    return _owner_fields(a) == _owner_fields(b)
+

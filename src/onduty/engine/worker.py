@@ -33,6 +33,7 @@ class Worker:
         self.batch = batch
         self.lease = lease
         self._wake = threading.Event()
+        self._stopping = threading.Event()
 
     def run_once(self, now: datetime) -> TickReport:
         """Fire every timer due by `now`, then try every page due by `now`."""
@@ -44,13 +45,15 @@ class Worker:
                 for timer in timers:
                     fire_timer(store, directory, timer, now)
             report.timers_fired += len(timers)
-            if len(timers) < self.batch:
+            if len(timers) < self.batch or self._stopping.is_set():
                 break
         while True:
             with self.txs() as store:
                 claimed = store.claim_deliveries(now, now + self.lease, self.batch)
             for message in claimed:
                 assert message.id is not None
+                if self._stopping.is_set():
+                    break  # unsent claims come back when their lease ends
                 channel = self.channels.get(message.channel)
                 try:
                     if channel is None:
@@ -64,7 +67,7 @@ class Worker:
                     report.delivered += 1
                     metrics.PAGES_DELIVERED.labels(message.channel).inc()
                     record_delivered(self.txs, message.id, receipt, now)
-            if not claimed:  # loop again: a failed page may have queued its fallback for now
+            if not claimed or self._stopping.is_set():  # else loop: a failure may have queued a fallback
                 break
         return report
 
@@ -82,9 +85,14 @@ class Worker:
         """Ask the loop to tick now (an alert just arrived) instead of at the next poll."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the page in hand and leave the loop; claimed pages come back after their lease."""
+        self._stopping.set()
+        self._wake.set()
+
     def run_forever(self, clock: Clock, stop: threading.Event, poll: float = 1.0) -> None:
         """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
-        while not stop.is_set():
+        while not stop.is_set() and not self._stopping.is_set():
             try:
                 self.run_once(clock.now())
                 self.lag_seconds(clock.now())

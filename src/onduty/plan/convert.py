@@ -34,6 +34,17 @@ def _person(p: schema.Person) -> model.Person:
     )
 
 
+def _days(names: list[str]) -> frozenset[int]:
+    return frozenset(schema.WEEKDAYS.index(name) for name in names)
+
+
+def _coverage(client: schema.Client) -> model.Coverage:
+    if client.coverage == "24x7":
+        return model.Coverage(client.time_zone, always=True)
+    c = client.coverage
+    return model.Coverage(client.time_zone, _days(c.days), c.start, c.end)
+
+
 def _layer(layer: schema.Layer) -> model.Layer:
     whole_weeks = layer.shift_length % timedelta(weeks=1) == timedelta(0)
     return model.Layer(
@@ -43,6 +54,7 @@ def _layer(layer: schema.Layer) -> model.Layer:
         handoff_time=layer.handoff_time,
         shift_length=layer.shift_length,
         handoff_day=schema.WEEKDAYS.index(layer.handoff_day) if whole_weeks else None,
+        restrictions=tuple(model.Restriction(_days(w.days), w.start, w.end) for w in layer.restrictions),
     )
 
 
@@ -75,13 +87,14 @@ def to_directory(plan: schema.Plan) -> model.Directory:
     return model.Directory(
         people={p.id: _person(p) for p in plan.people},
         clients={
-            c.id: model.Client(c.id, c.name, c.time_zone, c.account_manager, c.delivery_lead, c.tech_lead)
+            c.id: model.Client(c.id, c.name, c.time_zone, c.account_manager, c.delivery_lead, c.tech_lead,
+                               _coverage(c))
             for c in plan.clients
         },
         services={
             s.id: model.Service(
                 s.id, s.name or s.id, s.client, s.kind, s.escalation_policy,
-                tuple(s.depends_on), tuple(s.runbooks), s.fallback,
+                tuple(s.depends_on), tuple(s.runbooks), s.fallback, tuple(s.qualified),
             )
             for s in plan.services
         },

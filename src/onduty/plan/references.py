@@ -47,6 +47,8 @@ def check_references(plan: Plan, base: Path) -> list[Problem]:
         )
         for j, dep in enumerate(service.depends_on):
             problems += _unknown(("services", i, "depends_on", j), dep, services, "service")
+        for j, person in enumerate(service.qualified):
+            problems += _unknown(("services", i, "qualified", j), person, people, "person")
         for j, runbook in enumerate(service.runbooks):
             if not (base / runbook).is_file():
                 problems.append((("services", i, "runbooks", j), f"runbook file {runbook!r} not found"))

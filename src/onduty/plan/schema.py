@@ -127,10 +127,24 @@ class ClientContact(Strict):
     role: str | None = None
 
 
-class Coverage(Strict):
+class Window(Strict):
+    """A daily window on some weekdays; an `end` at or before `start` runs past midnight."""
+
     start: ClockTime = time(7, 0)
     end: ClockTime = time(22, 0)
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Window:
+        if self.start == self.end:
+            raise ValueError("a window needs different start and end times (use 24x7 for all day)")
+        if not self.days:
+            raise ValueError("a window needs at least one day")
+        return self
+
+
+class Coverage(Window):
+    """Coverage hours of a client, in the client's time zone (default 07:00-22:00 every day)."""
 
 
 class Client(Strict):
@@ -153,6 +167,7 @@ class Service(Strict):
     escalation_policy: Ident
     runbooks: list[str] = Field(default_factory=list)
     fallback: str | None = None
+    qualified: list[Ident] = Field(default_factory=list, description="who may be paged for it; empty: anyone")
 
 
 class Layer(Strict):
@@ -162,6 +177,13 @@ class Layer(Strict):
     handoff_day: Weekday = "monday"
     handoff_time: ClockTime = time(9, 0)
     shift_length: Duration = timedelta(weeks=1)
+    restrictions: list[Window] = Field(default_factory=list, description="when the layer applies; empty: always")
+
+    @model_validator(mode="after")
+    def _length(self) -> Layer:
+        if self.shift_length < timedelta(hours=1):
+            raise ValueError("shift_length must be at least 1h")
+        return self
 
 
 class Schedule(Strict):
@@ -214,6 +236,15 @@ class SeverityPolicy(Strict):
     event_severity: dict[str, SevName] = Field(default_factory=dict)
 
 
+class Compensation(Strict):
+    """Comp-time units for the on-call report: per hour on call and per page."""
+
+    per_hour_in_coverage: float = Field(0.0, ge=0)
+    per_hour_outside_coverage: float = Field(0.1, ge=0)
+    per_page: float = Field(0.25, ge=0)
+    per_night_page: float = Field(1.0, ge=0)
+
+
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
@@ -228,3 +259,4 @@ class Plan(Strict):
     schedules: list[Schedule] = Field(default_factory=list)
     escalation_policies: list[EscalationPolicy] = Field(default_factory=list)
     severity_policy: SeverityPolicy = Field(default_factory=SeverityPolicy)
+    compensation: Compensation = Field(default_factory=Compensation)

@@ -34,7 +34,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         app.state.worker_running = run_worker
         yield
         stop.set()
-        container.worker.wake()
+        container.worker.stop()
         if thread is not None:
             thread.join(timeout=10)
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from onduty.adapters.db.store import SqlStore
@@ -45,7 +46,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Enough connections for the HTTP thread pool (40) plus the worker, so requests do not queue here.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30, pool_timeout=10)
 
 
 class Database:
@@ -66,6 +68,8 @@ class Database:
         try:
             with self._sessions() as session, session.begin():
                 yield SqlStore(session)
+        except PoolTimeout as exc:
+            raise Unavailable(f"no database connection free: {exc}") from exc
         except (OperationalError, DBAPIError) as exc:
             if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
                 raise Conflict(f"transaction lost a race, retry: {exc.orig}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,8 @@ from onduty.plan.convert import to_directory
 from onduty.plan.schema import Plan
 
 _DIRECTORIES: dict[str, Directory] = {}
+PLAN_RECHECK_SECONDS = 2.0
+_latest: dict[str, tuple[float, str]] = {}  # database url → (checked at, sha of its newest plan)
 
 
 def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
@@ -40,19 +43,35 @@ class SqlStore:
         sha: str | None = self.session.scalar(select(t.plans.c.sha256).order_by(t.plans.c.id.desc()).limit(1))
         return sha
 
-    def directory(self) -> Directory:
+    def _current_sha(self) -> str | None:
+        """The newest plan's sha, re-read at most every couple of seconds: a plan applied by another
+        process is in effect within PLAN_RECHECK_SECONDS; one applied here, at once."""
+        url = str(self.session.get_bind().engine.url)
+        cached = _latest.get(url)
+        if cached is not None and time.monotonic() - cached[0] < PLAN_RECHECK_SECONDS:
+            return cached[1]
         sha = self.plan_sha()
+        if sha is not None:
+            _latest[url] = (time.monotonic(), sha)
+        return sha
+
+    def directory(self) -> Directory:
+        sha = self._current_sha()
         if sha is None:
             return Directory()
         if sha in _DIRECTORIES:
             return _DIRECTORIES[sha]
         document = self.session.scalar(select(t.plans.c.document).where(t.plans.c.sha256 == sha).limit(1))
+        if document is None:  # the database was reset under us
+            _latest.clear()
+            return Directory()
         return _directory_for(sha, document)
 
     def save_plan(self, sha256: str, source: str, document: dict[str, Any], now: datetime) -> None:
         self.session.execute(
             insert(t.plans).values(sha256=sha256, source=source, document=document, applied_at=now)
         )
+        _latest.pop(str(self.session.get_bind().engine.url), None)
 
     def _sync(self, table: Any, rows: Sequence[dict[str, Any]]) -> tuple[int, int, int]:
         existing = {r.id: r._mapping for r in self.session.execute(select(table))}
@@ -113,8 +132,7 @@ class SqlStore:
     def add_alert(self, alert: Alert) -> None:
         self.session.add(alert)
         try:
-            with self.session.begin_nested():
-                self.session.flush()
+            self.session.flush()  # the caller's transaction is lost on conflict; ingest retries it whole
         except IntegrityError as exc:
             raise Conflict(f"an open alert with key {alert.dedup_key!r} already exists") from exc
 
