@@ -27,8 +27,8 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -169,7 +169,7 @@ class PageReceiver(BaseHTTPRequestHandler):
 
     received = 0
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         PageReceiver.received += 1
         self.send_response(204)

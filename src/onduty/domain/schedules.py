@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -220,7 +221,7 @@ def shifts(
     points.update(p.astimezone(UTC) for p in extra_points if lo < p < hi)
     bounds = [lo, *sorted(points), hi]
     result: list[Shift] = []
-    for seg_start, seg_end in zip(bounds, bounds[1:], strict=False):
+    for seg_start, seg_end in pairwise(bounds):
         found = resolve_on_call(schedule, people, seg_start, mine, qualified)
         shift = (
             Shift(seg_start, seg_end, found.person_id, found.layer, found.covering_for, found.cover_reason,

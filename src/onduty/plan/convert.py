@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,7 +35,7 @@ def _person(p: schema.Person) -> model.Person:
     )
 
 
-def _days(names: list[str]) -> frozenset[int]:
+def _days(names: Sequence[str]) -> frozenset[int]:
     return frozenset(schema.WEEKDAYS.index(name) for name in names)
 
 

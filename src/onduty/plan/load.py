@@ -159,7 +159,9 @@ def load_plan(path: Path | str) -> Plan:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         found = _most_specific([(_clean_loc(tuple(e["loc"])), _message(e)) for e in exc.errors()])
-        raise PlanInvalid([PlanError(file, _key_line(node, loc), _field_name(loc), msg) for loc, msg in found]) from None
+        raise PlanInvalid(
+            [PlanError(file, _key_line(node, loc), _field_name(loc), msg) for loc, msg in found]
+        ) from None
     problems = check_references(plan, path.parent)
     if problems:
         raise PlanInvalid(
