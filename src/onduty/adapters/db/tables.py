@@ -197,6 +197,31 @@ outbox = Table(
     Index(None, "status", "next_attempt_at"),
 )
 
+overrides = Table(
+    "overrides", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("schedule_id", String(64), nullable=False),
+    Column("person_id", String(64), nullable=False),
+    Column("replaces", String(64)),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # override | swap
+    Column("swap_group", String(32)),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_by", Text),
+    Column("deleted_at", UTCDateTime),
+    Index(None, "schedule_id", "end"),
+)
+
+instance_secrets = Table(
+    "instance_secrets", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 mapper_registry = registry()
 
 
