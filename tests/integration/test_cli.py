@@ -14,7 +14,8 @@ from tests.conftest import SAMPLE_PLAN
 
 COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incidents", "list"],
             ["incidents", "show"], ["incidents", "ack"], ["incidents", "mitigate"], ["incidents", "resolve"],
-            ["incidents", "note"], ["serve"], ["worker"], ["oncall"], ["page"], ["demo"]]
+            ["incidents", "note"], ["serve"], ["worker"], ["oncall"], ["page"], ["demo"],
+            ["override", "create"], ["override", "list"], ["override", "delete"], ["swap"]]
 
 
 @pytest.fixture
@@ -119,3 +120,32 @@ def test_demo_replays_the_story_in_seconds(cli: CliRunner) -> None:
     assert figures["time_to_detect"] == 330 and figures["time_to_engage"] < 5
     assert figures["time_to_acknowledge"] == 760 and figures["duration"] < 3600
     assert [key.split(":")[5] for key in result["pages"]] == ["aiko", "lucia"]
+
+
+def test_oncall_shows_shifts_and_gaps(cli: CliRunner) -> None:
+    run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    code, out, _ = run(cli, "oncall", "--schedule", "ml-primary", "--from", "2026-11-16", "--to", "2026-11-23",
+                       "--json")
+    shifts = json.loads(out)
+    assert code == 0 and shifts[0]["person"] == "tomas"  # until the Monday 09:00 handoff
+    assert shifts[1]["person"] == "aiko" and shifts[1]["covering_for"] == "priya"
+    code, out, _ = run(cli, "oncall", "--gaps", "--days", "30")
+    assert code == 0 and "no coverage gaps" in out
+    code, _, err = run(cli, "oncall", "--gaps", "--service", "recs-model")
+    assert code == 2 and "exactly one of" in err
+
+
+def test_override_and_swap_from_the_cli(cli: CliRunner) -> None:
+    run(cli, "plan", "apply", str(SAMPLE_PLAN))
+    code, out, _ = run(cli, "override", "create", "--schedule", "ml-secondary", "--person", "kwame",
+                       "--from", "2099-01-01T18:00", "--to", "2099-01-02T09:00", "--by", "dev")
+    assert code == 0 and "kwame covers whoever is on call" in out
+    code, out, _ = run(cli, "override", "list", "--days", "366", "--json")
+    assert code == 0 and json.loads(out) == []  # 2099 is beyond the window
+    code, _, err = run(cli, "override", "create", "--schedule", "ml-secondary", "--person", "kwame",
+                       "--from", "2020-01-01", "--to", "2020-01-02")
+    assert code == 1 and "in the past" in err
+    code, _, err = run(cli, "override", "delete", "--schedule", "ml-secondary", "999")
+    assert code == 1 and "override 999 not found" in err
+    code, _, err = run(cli, "swap", "--schedule", "nope", "--shift-at", "2099-01-01", "--with-shift-at", "2099-01-08")
+    assert code == 1 and "not in the applied plan" in err

@@ -150,7 +150,7 @@ PEOPLE = {
         pytest.param(
             (Target("schedule", "empty-handed"),),
             [],
-            [Unreachable(Target("schedule", "empty-handed"), "nobody eligible is on call")],
+            [Unreachable(Target("schedule", "empty-handed"), "nobody in layer 'weekly' can be paged (dan: vacation)")],
             id="schedule-with-everyone-away",
         ),
         pytest.param(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from onduty.app.ports import NotFound, Store, Transactions
+from onduty.domain.coverage import page_at
 from onduty.domain.incidents import Incident, Status, TimelineEntry, Timer
-from onduty.domain.model import Directory, Service
+from onduty.domain.model import Coverage, Directory, Service
 from onduty.domain.severity import Severity
 
 
@@ -28,7 +30,18 @@ def declare(
         actor, {"severity": int(severity), "service": service.id},
     )]
     if directory.severity.level(severity).pages:
-        store.add_timer(Timer(incident.id, "escalate", now, incident.epoch, level=0, loop=0))
+        coverage = client.coverage if client and client.coverage else Coverage(client.time_zone if client else "UTC")
+        first_page = page_at(severity, coverage, now)
+        if first_page > now:
+            opens = first_page.astimezone(ZoneInfo(coverage.time_zone))
+            entries.append(TimelineEntry(
+                now, "paging.deferred",
+                f"Outside {client.name if client else service.client_id}'s coverage hours "
+                f"({coverage.start:%H:%M}-{coverage.end:%H:%M} {coverage.time_zone}): "
+                f"{severity.label} pages wait until {opens:%a %d %b %H:%M %Z}",
+                data={"page_at": first_page.isoformat()},
+            ))
+        store.add_timer(Timer(incident.id, "escalate", first_page, incident.epoch, level=0, loop=0))
     else:
         entries.append(TimelineEntry(now, "paging.skipped", f"{severity.label} is tracked only: nobody is paged"))
     store.append(incident.id, entries)

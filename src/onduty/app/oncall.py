@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from onduty.app.ports import NotFound
 from onduty.domain.escalation import Recipient, Unreachable, recipients_for
-from onduty.domain.model import Directory
+from onduty.domain.model import Directory, Override
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,8 @@ class LevelOnCall:
 
 
 def oncall_for_service(
-    directory: Directory, service_id: str, at: datetime, client_id: str | None = None
+    directory: Directory, service_id: str, at: datetime, client_id: str | None = None,
+    overrides: Sequence[Override] = (),
 ) -> list[LevelOnCall]:
     """Every level of the service's escalation policy, resolved to people at `at`."""
     service = directory.services.get(service_id)
@@ -30,6 +32,7 @@ def oncall_for_service(
     policy = directory.policies[service.escalation_policy_id]
     levels = []
     for index, level in enumerate(policy.levels):
-        found, missing = recipients_for(level.targets, directory.schedules, directory.people, at)
+        found, missing = recipients_for(level.targets, directory.schedules, directory.people, at, overrides,
+                                        service.qualified)
         levels.append(LevelOnCall(index + 1, level.ack_timeout, found, missing))
     return levels

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from onduty.app.ports import Store
 from onduty.domain.escalation import Position, after_resolve_timeout, recipients_for, step_at
@@ -73,7 +73,11 @@ def page_level(
     """Queue one page per person the level resolves to now, each on the person's first contact."""
     assert incident.id is not None
     incident.escalation_level, incident.escalation_loop = position.level, position.loop
-    recipients, unreachable = recipients_for(targets, directory.schedules, directory.people, now)
+    service = directory.services.get(incident.service_id)
+    recipients, unreachable = recipients_for(
+        targets, directory.schedules, directory.people, now,
+        store.overrides(None, now, now + timedelta(seconds=1)), service.qualified if service else (),
+    )
     level_name = f"level {position.level + 1}" + (f" (loop {position.loop + 1})" if position.loop else "")
     headline = f"Escalated to {level_name}: {reason}" if reason else f"Paging {level_name}"
     entries = [TimelineEntry(now, "escalation.level", headline,

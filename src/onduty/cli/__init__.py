@@ -10,6 +10,7 @@ from onduty.cli.keys import keys_app
 from onduty.cli.oncall import oncall, page
 from onduty.cli.plan import plan_app
 from onduty.cli.runtime import run_worker, serve
+from onduty.cli.schedules import override_app, swap
 
 app = typer.Typer(
     help="onduty: incident response for teams that run production AI systems for clients.",
@@ -18,11 +19,13 @@ app = typer.Typer(
 app.add_typer(plan_app, name="plan")
 app.add_typer(keys_app, name="keys")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(override_app, name="override")
 app.command()(demo)
 app.command()(serve)
 app.command("worker")(run_worker)
 app.command()(oncall)
 app.command()(page)
+app.command()(swap)
 
 
 def main() -> None:

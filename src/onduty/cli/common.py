@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -50,13 +51,15 @@ def print_json(data: Any) -> None:
     out.print_json(json.dumps(data, default=str))
 
 
-def parse_at(text: str | None) -> datetime | None:
+def parse_at(text: str | None, zone: str = "UTC", option: str = "--at") -> datetime | None:
+    """An ISO 8601 date or time; naive ones are read in `zone`. None for None or "now"."""
     if text is None or text == "now":
         return None
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"--at {text!r} is not an ISO 8601 time", "write it like 2026-11-20T17:40 or 2026-11-20T17:40-06:00")
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        fail(f"{option} {text!r} is not an ISO 8601 time",
+             "write it like 2026-11-20, 2026-11-20T17:40 or 2026-11-20T17:40-06:00")
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(zone))
 
 

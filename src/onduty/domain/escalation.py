@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from onduty.domain.model import EscalationPolicy, Person, Schedule, Target
-from onduty.domain.schedules import on_call_at
+from onduty.domain.model import EscalationPolicy, Override, Person, Schedule, Target
+from onduty.domain.schedules import Uncovered, resolve_on_call
 
 
 @dataclass(frozen=True)
@@ -78,21 +78,24 @@ def recipients_for(
     schedules: Mapping[str, Schedule],
     people: Mapping[str, Person],
     at: datetime,
+    overrides: Sequence[Override] = (),
+    qualified: Sequence[str] = (),
 ) -> tuple[list[Recipient], list[Unreachable]]:
     """Turn a level's targets into people at `at`: schedules give their on-call, people themselves.
 
-    A person reached through two targets is paged once; people on time off are skipped.
+    A person reached through two targets is paged once; people on time off are skipped; rotation
+    members not qualified for the service are skipped (people named in the policy are not).
     """
     found: dict[str, Recipient] = {}
     missing: list[Unreachable] = []
     for target in targets:
         if target.kind == "schedule":
             schedule = schedules.get(target.id)
-            on_call = on_call_at(schedule, people, at) if schedule else None
-            if schedule is None:
+            on_call = resolve_on_call(schedule, people, at, overrides, qualified) if schedule else None
+            if on_call is None:
                 missing.append(Unreachable(target, "schedule is not in the plan"))
-            elif on_call is None:
-                missing.append(Unreachable(target, "nobody eligible is on call"))
+            elif isinstance(on_call, Uncovered):
+                missing.append(Unreachable(target, on_call.reason))
             elif on_call.person_id not in found:
                 found[on_call.person_id] = Recipient(
                     on_call.person_id, target, on_call.covering_for, on_call.cover_reason

@@ -49,6 +49,16 @@ class Person:
 
 
 @dataclass(frozen=True)
+class ClientContact:
+    """Someone on the client's side to call or write to during an incident."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
 class Client:
     id: str
     name: str
@@ -57,6 +67,7 @@ class Client:
     delivery_lead: str
     tech_lead: str | None = None
     coverage: Coverage | None = None  # None: the default 07:00-22:00 every day in the client's zone
+    contacts: tuple[ClientContact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,19 @@ class EscalationPolicy:
 
 
 @dataclass(frozen=True)
+class Compensation:
+    """Comp-time units the plan grants: per hour on call (inside or outside coverage) and per page.
+
+    A page delivered at night (22:00-07:00 in the person's zone) earns `per_night_page` instead of `per_page`.
+    """
+
+    per_hour_in_coverage: float = 0.0
+    per_hour_outside_coverage: float = 0.1
+    per_page: float = 0.25
+    per_night_page: float = 1.0
+
+
+@dataclass(frozen=True)
 class Directory:
     """Everything the engine needs from an applied plan, keyed by id."""
 
@@ -167,3 +191,4 @@ class Directory:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
     severity: SeverityPolicy = field(default_factory=SeverityPolicy)
+    compensation: Compensation = field(default_factory=Compensation)

@@ -89,7 +89,8 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         people={p.id: _person(p) for p in plan.people},
         clients={
             c.id: model.Client(c.id, c.name, c.time_zone, c.account_manager, c.delivery_lead, c.tech_lead,
-                               _coverage(c))
+                               _coverage(c), tuple(model.ClientContact(k.name, k.email, k.phone, k.role)
+                                                   for k in c.contacts))
             for c in plan.clients
         },
         services={
@@ -105,4 +106,5 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         },
         policies={p.id: _policy(p) for p in plan.escalation_policies},
         severity=_severity(plan.severity_policy),
+        compensation=model.Compensation(**plan.compensation.model_dump()),
     )

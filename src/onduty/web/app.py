@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from onduty import __version__
 from onduty.app.ports import Unavailable
 from onduty.bootstrap import Container
-from onduty.web.api import events, health, incidents, oncall
+from onduty.web.api import events, health, incidents, oncall, schedules
 from onduty.web.auth import KeyCache
 
 
@@ -44,7 +44,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.worker_running = False
     app.state.api_key_cache = KeyCache()
     app.state.integration_key_cache = KeyCache()
-    for module in (events, incidents, oncall, health):
+    for module in (events, incidents, oncall, schedules, health):
         app.include_router(module.router)
 
     @app.exception_handler(Unavailable)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from onduty.adapters.db import tables as t
 from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
-from onduty.domain.model import Directory
+from onduty.domain.model import Directory, Override
 from onduty.plan.convert import to_directory
 from onduty.plan.schema import Plan
 
@@ -97,6 +97,45 @@ class SqlStore:
             for name, count in zip(totals, self._sync(table, rows), strict=True):
                 totals[name] += count
         return totals
+
+    # -- overrides -----------------------------------------------------------------------------
+    def add_override(self, override: Override, kind: str, swap_group: str | None, now: datetime) -> int:
+        result = self.session.execute(insert(t.overrides).values(
+            schedule_id=override.schedule_id, person_id=override.person_id, replaces=override.replaces,
+            start=override.start, end=override.end, reason=override.reason, kind=kind, swap_group=swap_group,
+            created_by=override.created_by, created_at=now,
+        ).returning(t.overrides.c.id))
+        return int(result.scalar_one())
+
+    def overrides(self, schedule_id: str | None, start: datetime, end: datetime) -> list[Override]:
+        """Live overrides overlapping [start, end), oldest first (so the newest wins)."""
+        c = t.overrides.c
+        stmt = select(t.overrides).where(c.deleted_at.is_(None), c.end > start, c.start < end).order_by(c.id)
+        if schedule_id is not None:
+            stmt = stmt.where(c.schedule_id == schedule_id)
+        return [
+            Override(r.schedule_id, r.person_id, r.start, r.end, r.replaces, r.created_by, r.reason, r.id)
+            for r in self.session.execute(stmt)
+        ]
+
+    def delete_override(self, override_id: int, by: str, now: datetime) -> str | None:
+        """Mark an override deleted; returns its schedule id, or None when there is no live one."""
+        c = t.overrides.c
+        schedule_id: str | None = self.session.scalar(
+            update(t.overrides).where(c.id == override_id, c.deleted_at.is_(None))
+            .values(deleted_by=by, deleted_at=now).returning(c.schedule_id)
+        )
+        return schedule_id
+
+    def instance_secret(self, name: str, make: Callable[[], str], now: datetime) -> str:
+        """A per-installation secret, created on first use (e.g. to sign calendar feed URLs)."""
+        value: str | None = self.session.scalar(
+            select(t.instance_secrets.c.value).where(t.instance_secrets.c.name == name)
+        )
+        if value is None:
+            value = make()
+            self.session.execute(insert(t.instance_secrets).values(name=name, value=value, created_at=now))
+        return value
 
     # -- keys --------------------------------------------------------------------------------
     def add_integration_key(self, key_hash: str, service_id: str, now: datetime) -> None:
@@ -245,3 +284,14 @@ class SqlStore:
         return int(self.session.scalar(
             select(func.count()).select_from(t.outbox).where(t.outbox.c.status.in_(("pending", "delivering")))
         ) or 0)
+
+    # -- reports -------------------------------------------------------------------------------
+    def pages_delivered(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
+        """(person, delivered at) of every page delivered in [start, end), oldest first."""
+        c = t.outbox.c
+        rows = self.session.execute(
+            select(c.person_id, c.delivered_at)
+            .where(c.status == "delivered", c.delivered_at >= start, c.delivered_at < end)
+            .order_by(c.delivered_at, c.id)
+        )
+        return [(r.person_id, r.delivered_at) for r in rows]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 
@@ -22,13 +22,14 @@ def oncall(request: Request, key: Viewer, service: str | None = None, at: dateti
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     with container.db.transaction() as store:
         directory = store.directory()
+        overrides = store.overrides(None, when, when + timedelta(seconds=1))
     wanted = [service] if service else sorted(
         s.id for s in directory.services.values() if key.client_id in (None, s.client_id)
     )
     out = []
     for service_id in wanted:
         try:
-            levels = oncall_for_service(directory, service_id, when, key.client_id)
+            levels = oncall_for_service(directory, service_id, when, key.client_id, overrides)
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
         people = directory.people
