@@ -209,20 +209,23 @@ def worlds(draw: st.DrawFn) -> tuple[Schedule, dict[str, Person], list[Override]
 
 
 @settings(max_examples=60, deadline=None)
-@given(world=worlds(), offset=st.integers(0, YEAR - 7 * 24 * 3600))
-def test_shifts_tile_the_range_and_agree_with_on_call_at(world, offset: int) -> None:  # type: ignore[no-untyped-def]
+@given(world=worlds(), offset=st.integers(0, YEAR - 7 * 24 * 3600),
+       probes=st.lists(st.integers(0, 7 * 24 * 3600 - 1), min_size=20, max_size=20))
+def test_shifts_tile_the_range_and_agree_with_on_call_at(world, offset: int, probes: list[int]) -> None:  # type: ignore[no-untyped-def]
     s, people, overrides = world
     start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=offset)
     end = start + timedelta(days=7)
     found = shifts(s, people, start, end, overrides)
     assert found[0].start == start and found[-1].end == end
     assert all(a.end == b.start for a, b in pairwise(found))  # no overlap, no hole
-    for shift in found:
-        for moment in (shift.start, shift.start + (shift.end - shift.start) / 2):
-            who = on_call_at(s, people, moment, overrides)
-            assert (who.person_id if who else None) == shift.person_id
-            if who is not None:
-                assert people[who.person_id].away_at(moment) is None  # time off is never returned
+    moments = [sh.start for sh in found] + [start + timedelta(seconds=p) for p in probes]
+    for moment in moments:
+        shift = next(sh for sh in found if sh.start <= moment < sh.end)  # exactly one owner per instant
+        who = on_call_at(s, people, moment, overrides)
+        assert (who.person_id if who else None) == shift.person_id
+        assert (who.covering_for if who else None) == shift.covering_for
+        if who is not None:
+            assert people[who.person_id].away_at(moment) is None  # time off is never returned
 
 
 @settings(max_examples=60, deadline=None)

@@ -110,6 +110,14 @@ class Layer:
     shift_length: timedelta = timedelta(weeks=1)
     handoff_day: int | None = 0  # Monday=0; None for shifts that are not whole weeks
     restrictions: tuple[Restriction, ...] = ()
+    anchor: datetime = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The naive local start of the first shift: the first handoff on or after `start`.
+        anchor = datetime.combine(self.start, self.handoff_time)
+        if self.handoff_day is not None:
+            anchor += timedelta(days=(self.handoff_day - anchor.weekday()) % 7)
+        object.__setattr__(self, "anchor", anchor)
 
 
 @dataclass(frozen=True)

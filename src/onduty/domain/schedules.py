@@ -8,10 +8,11 @@ the service is never returned: the next member of the layer covers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from onduty.domain.model import Layer, Override, Person, Restriction, Schedule
@@ -37,10 +38,7 @@ class Uncovered:
 
 def layer_anchor(layer: Layer) -> datetime:
     """The naive local start of the layer's first shift: the first handoff on or after `start`."""
-    anchor = datetime.combine(layer.start, layer.handoff_time)
-    if layer.handoff_day is not None:
-        anchor += timedelta(days=(layer.handoff_day - anchor.weekday()) % 7)
-    return anchor
+    return layer.anchor
 
 
 def wall_instant(local: datetime, tz: ZoneInfo) -> datetime:
@@ -54,7 +52,13 @@ def wall_instant(local: datetime, tz: ZoneInfo) -> datetime:
 
 def shift_start(layer: Layer, index: int, tz: ZoneInfo) -> datetime:
     """The instant shift `index` (counted from the anchor, may be negative) begins."""
-    return wall_instant(layer_anchor(layer) + index * layer.shift_length, tz)
+    return _shift_start(layer.anchor, layer.shift_length, index, tz)
+
+
+@lru_cache(maxsize=65536)
+def _shift_start(anchor: datetime, length: timedelta, index: int, tz: ZoneInfo) -> datetime:
+    # Cached: resolving a year of shifts asks for the same few boundaries thousands of times.
+    return wall_instant(anchor + index * length, tz)
 
 
 def shift_index(layer: Layer, at: datetime, tz: ZoneInfo) -> int:
@@ -183,56 +187,90 @@ def daily_window_edges(windows: Iterable[Restriction], tz: ZoneInfo, start: date
     return edges
 
 
+EVERY_LAYER = math.inf
+
+
 def change_points(
     schedule: Schedule, people: Mapping[str, Person], start: datetime, end: datetime,
     overrides: Sequence[Override],
-) -> list[datetime]:
-    """Every instant in (start, end) at which the answer of `resolve_on_call` may change."""
+) -> dict[datetime, float]:
+    """Every instant in (start, end) at which the answer of `resolve_on_call` may change, with the
+    highest layer index it concerns (EVERY_LAYER for time off and overrides, which concern all)."""
     tz = ZoneInfo(schedule.time_zone)
-    points: set[datetime] = set()
-    for layer in schedule.layers:
+    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
+    points: dict[datetime, float] = {}
+
+    def add(instant: datetime, rank: float) -> None:
+        instant = instant.astimezone(UTC)
+        if lo < instant < hi:
+            points[instant] = max(points.get(instant, -1), rank)
+
+    for rank, layer in enumerate(schedule.layers):
         if layer.members:
             for index in range(shift_index(layer, start, tz), shift_index(layer, end, tz) + 1):
-                points.add(shift_start(layer, index, tz))
-        points |= daily_window_edges(layer.restrictions, tz, start, end)
+                add(shift_start(layer, index, tz), rank)
+        for edge in daily_window_edges(layer.restrictions, tz, start, end):
+            add(edge, rank)
     involved = {m for layer in schedule.layers for m in layer.members} | {o.person_id for o in overrides}
     for person_id in involved:
         person = people.get(person_id)
         for span in person.time_off if person else ():
-            points.update((span.start, span.end))
+            add(span.start, EVERY_LAYER)
+            add(span.end, EVERY_LAYER)
     for override in overrides:
-        points.update((override.start, override.end))
-    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
-    return sorted(p.astimezone(UTC) for p in points if lo < p.astimezone(UTC) < hi)
+        add(override.start, EVERY_LAYER)
+        add(override.end, EVERY_LAYER)
+    return points
+
+
+def _rank_of(schedule: Schedule, found: OnCall | Uncovered) -> float:
+    """How high the current answer comes from: change points of lower layers cannot alter it."""
+    if isinstance(found, Uncovered):
+        return -1
+    return min((i for i, layer in enumerate(schedule.layers) if layer.name == found.layer), default=-1)
 
 
 def shifts(
     schedule: Schedule, people: Mapping[str, Person], start: datetime, end: datetime,
-    overrides: Iterable[Override] = (), qualified: Sequence[str] = (), extra_points: Iterable[datetime] = (),
+    overrides: Iterable[Override] = (), qualified: Sequence[str] = (),
 ) -> list[Shift]:
-    """The spans of [start, end) with their owners; together they tile the range with no overlap."""
+    """The spans of [start, end) with their owners; together they tile the range with no overlap.
+
+    Only change points that can matter are evaluated: while a layer holds the schedule, the
+    handoffs of the layers beneath it cannot change who is on call.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("shifts needs aware datetimes")
     if end <= start:
         return []
     mine = [o for o in overrides if o.schedule_id == schedule.id and o.end > start and o.start < end]
     lo, hi = start.astimezone(UTC), end.astimezone(UTC)
-    points = set(change_points(schedule, people, lo, hi, mine))
-    points.update(p.astimezone(UTC) for p in extra_points if lo < p < hi)
-    bounds = [lo, *sorted(points), hi]
+    points = change_points(schedule, people, lo, hi, mine)
+    pending = sorted(mine, key=lambda o: o.start)
+    live: list[Override] = []
     result: list[Shift] = []
-    for seg_start, seg_end in pairwise(bounds):
-        found = resolve_on_call(schedule, people, seg_start, mine, qualified)
+    rank = -1.0
+    for moment in [lo, *sorted(points)]:
+        if moment != lo and points[moment] < rank:
+            continue
+        # Sweep the overrides so each evaluation checks only those covering it (newest last).
+        while pending and pending[0].start <= moment:
+            live.append(pending.pop(0))
+        live = sorted((o for o in live if o.end > moment), key=lambda o: (o.id is None, o.id or 0))
+        found = resolve_on_call(schedule, people, moment, live, qualified)
+        # An override sits on top of the layers: whom it replaces still follows their handoffs.
+        beneath = resolve_on_call(schedule, people, moment, (), qualified) if live else found
+        rank = _rank_of(schedule, beneath)
         shift = (
-            Shift(seg_start, seg_end, found.person_id, found.layer, found.covering_for, found.cover_reason,
+            Shift(moment, hi, found.person_id, found.layer, found.covering_for, found.cover_reason,
                   found.override_id)
-            if isinstance(found, OnCall) else Shift(seg_start, seg_end, None, gap_reason=found.reason)
+            if isinstance(found, OnCall) else Shift(moment, hi, None, gap_reason=found.reason)
         )
-        previous = result[-1] if result else None
-        if previous is not None and _same_owner(previous, shift):
-            result[-1] = Shift(previous.start, seg_end, *_owner_fields(previous))
-        else:
-            result.append(shift)
+        if result and _same_owner(result[-1], shift):
+            continue
+        if result:
+            result[-1] = Shift(result[-1].start, moment, *_owner_fields(result[-1]))
+        result.append(shift)
     return result
 
 
