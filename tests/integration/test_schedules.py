@@ -128,3 +128,24 @@ def test_gaps_api_reports_spans_inside_coverage(http: TestClient, planned: Conta
     found = http.get("/api/v1/gaps?days=30", headers=bearer(planned, "viewer"))
     assert found.status_code == 200
     assert found.json() == []  # the sample plan has cover for every vacation
+
+
+def test_gaps_count_only_people_qualified_for_the_service(container: Container, clock: SimulatedClock,
+                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from onduty.app.plans import apply_plan
+    from onduty.app.schedules import coverage_gaps
+    from onduty.plan.load import load_plan
+    from tests.conftest import SAMPLE_PLAN
+
+    plan_file = tmp_path / "onduty.yaml"
+    (tmp_path / "runbooks").symlink_to(SAMPLE_PLAN.parent / "runbooks")
+    plan_file.write_text(SAMPLE_PLAN.read_text().replace("qualified: [tomas, aiko, hannah, kwame, lucia]",
+                                                         "qualified: [priya]"))
+    apply_plan(container.db, load_plan(plan_file), str(plan_file), clock.now())
+    start = datetime(2026, 11, 23, tzinfo=LISBON)  # a week of priya's vacation
+    with container.db.transaction() as store:
+        found = coverage_gaps(store, start, start + timedelta(days=7), client_id="bairro")
+    assert {g.schedule_id for g in found} == {"ml-primary"}
+    assert len(found) == 5  # Bairro's coverage: weekdays 08:00-20:00
+    assert all(g.start.astimezone(LISBON).hour == 8 and g.end.astimezone(LISBON).hour == 20 for g in found)
+    assert "priya: vacation" in found[0].reason and "not qualified" in found[0].reason

@@ -55,17 +55,24 @@ def coverage_of(directory: Directory, client_id: str) -> Coverage:
 
 
 def coverage_gaps(store: Store, start: datetime, end: datetime, client_id: str | None = None) -> list[Gap]:
-    """Gaps of every schedule, inside the coverage hours of each client it answers for."""
+    """Gaps in the first level of every service's policy, inside its client's coverage hours,
+    counting only the people qualified for the service. Services that share all three share gaps."""
     directory = store.directory()
+    checks: set[tuple[str, str, tuple[str, ...]]] = set()
+    for service in directory.services.values():
+        policy = directory.policies.get(service.escalation_policy_id)
+        if policy is None or not policy.levels or client_id not in (None, service.client_id):
+            continue
+        for target in policy.levels[0].targets:
+            if target.kind == "schedule" and target.id in directory.schedules:
+                checks.add((target.id, service.client_id, tuple(sorted(service.qualified))))
     found: list[Gap] = []
-    for schedule_id, clients in sorted(clients_of_schedule(directory).items()):
-        schedule = directory.schedules[schedule_id]
+    for schedule_id, client, qualified in sorted(checks):
         live = store.overrides(schedule_id, start, end)
-        for client in sorted(clients):
-            if client_id is not None and client != client_id:
-                continue
-            found += gaps(schedule, directory.people, start, end, coverage_of(directory, client), live)
-    return sorted(found, key=lambda g: (g.start, g.schedule_id))
+        found += gaps(directory.schedules[schedule_id], directory.people, start, end,
+                      coverage_of(directory, client), live, qualified)
+    unique = {(g.schedule_id, g.start, g.end, g.reason): g for g in found}
+    return sorted(unique.values(), key=lambda g: (g.start, g.schedule_id))
 
 
 @dataclass(frozen=True)

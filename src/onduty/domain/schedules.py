@@ -111,7 +111,7 @@ def on_call_in_layer(
                 return OnCall(candidate, layer.name)
             return OnCall(candidate, layer.name, covering_for=owner, cover_reason=why_not[owner])
         why_not[candidate] = reason
-    detail = "; ".join(f"{who}: {reason}" for who, reason in why_not.items())
+    detail = "; ".join(f"{who}: {reason}" for who, reason in sorted(why_not.items()))
     return Uncovered(f"nobody in layer {layer.name!r} can be paged ({detail})")
 
 
