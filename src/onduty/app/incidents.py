@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from onduty.app.ports import NotFound, Store, Transactions
+from onduty.domain.clocks import Clock, incident_clocks
 from onduty.domain.coverage import page_at
 from onduty.domain.incidents import Incident, Status, TimelineEntry, Timer
 from onduty.domain.model import Coverage, Directory, Service
@@ -95,3 +97,12 @@ def add_note(
         entry = TimelineEntry(now, "note", text.strip(), actor)
         store.append(incident_id, [entry])
         return entry
+
+
+def clocks_for(directory: Directory, incident: Incident, timeline: Sequence[TimelineEntry], now: datetime
+               ) -> list[Clock]:
+    """The incident's severity clocks; the resolve clock uses its service's escalation policy."""
+    service = directory.services.get(incident.service_id)
+    policy = directory.policies.get(service.escalation_policy_id) if service else None
+    resolve_timeout = policy.resolve_timeout if policy else timedelta(minutes=30)
+    return incident_clocks(incident, timeline, directory.severity, resolve_timeout, now)

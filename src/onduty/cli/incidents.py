@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from onduty.app.incidents import add_note, change_status
+from onduty.app.incidents import add_note, change_status, clocks_for
 from onduty.app.ports import IncidentFilter
 from onduty.cli.common import JsonOpt, container, fail, friendly_errors, out, print_json
-from onduty.cli.render import entry_dict, incident_dict, incidents_table, timeline_table
+from onduty.cli.render import clock_dict, clocks_table, entry_dict, incident_dict, incidents_table, timeline_table
 from onduty.domain.incidents import IllegalTransition, Status
 from onduty.domain.severity import Severity
 
@@ -79,12 +79,18 @@ def show(incident_id: IdArg, tz: TzOpt = None, as_json: JsonOpt = False) -> None
         if incident is None:
             fail(f"incident {incident_id} not found", "list them with `onduty incidents list`")
         entries = store.timeline(incident_id)
-        client = store.directory().clients.get(incident.client_id)
+        directory = store.directory()
+        client = directory.clients.get(incident.client_id)
+    now = c.clock.now()
+    clocks = clocks_for(directory, incident, entries, now)
     if as_json:
-        print_json({**incident_dict(incident), "timeline": [entry_dict(e) for e in entries]})
+        print_json({**incident_dict(incident), "clocks": [clock_dict(k, now) for k in clocks],
+                    "timeline": [entry_dict(e) for e in entries]})
         return
     zone = _zone(tz, client.time_zone if client else "UTC")
     out.print(incidents_table([incident], zone))
+    if clocks:
+        out.print(clocks_table(clocks, zone, now))
     out.print(timeline_table(entries, zone))
 
 

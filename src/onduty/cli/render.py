@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
+from onduty.domain.clocks import Clock
 from onduty.domain.incidents import Incident, TimelineEntry
 from onduty.domain.severity import Severity
 
@@ -58,3 +59,26 @@ def incident_dict(i: Incident) -> dict[str, Any]:
 
 def entry_dict(e: TimelineEntry) -> dict[str, Any]:
     return {"at": e.at, "kind": e.kind, "actor": e.actor, "message": e.message, "data": e.data}
+
+
+CLOCK_STYLE = {"running": "yellow", "met": "green", "met_late": "red", "missed": "bold red"}
+CLOCK_LABEL = {"acknowledge": "acknowledge", "first_notice": "first client notice", "next_update": "next client update",
+               "resolve": "resolve or escalate", "review": "review"}
+
+
+def clocks_table(clocks: Sequence[Clock], tz: ZoneInfo, now: datetime) -> Table:
+    """Each deadline with its due time, time left (negative when overdue) and state."""
+    table = Table(title="Clocks")
+    for column in ("clock", "due", "left", "state"):
+        table.add_column(column)
+    for clock in clocks:
+        minutes = int(clock.left(now).total_seconds() // 60)
+        shown = "—" if clock.state in ("met", "met_late") else f"{minutes} min"
+        table.add_row(CLOCK_LABEL[clock.name], local(clock.due, tz), shown,
+                      f"[{CLOCK_STYLE[clock.state]}]{clock.state.replace('_', ' ')}[/]")
+    return table
+
+
+def clock_dict(clock: Clock, now: datetime) -> dict[str, Any]:
+    return {"clock": clock.name, "due": clock.due, "state": clock.state, "met_at": clock.met_at,
+            "seconds_left": clock.left(now).total_seconds()}
