@@ -1,46 +1,52 @@
-"""Benchmark: PagerDuty Events API v2 ingest (`POST /v2/enqueue`) over HTTP against `onduty serve`.
+"""Benchmark: alert ingest over HTTP against `onduty serve`, side by side with a real Alertmanager.
 
-What it measures: events per second and per-request latency (p50/p90/p99/max) of trigger events
-sent by `--concurrency` concurrent keep-alive HTTP/1.1 senders to a real `onduty serve` process
-(worker in the same process unless `--no-worker`), on a fresh SQLite file in a temp dir, or on the
-database given by `--database-url`. A share (`--dedup-ratio`) of the events repeats one of a few hot
-dedup keys (deduplicated into open alerts); the rest open new alerts and incidents, which page, so
-the worker has work too. Afterwards it reads the database back and checks that every accepted (202)
-event was stored: each accepted new key has an alert row, and each accepted repeat was counted.
+Loads (each answered 2xx only after the events are committed, on onduty's side):
+  pd         single PagerDuty Events v2 triggers (`POST /v2/enqueue`) at --concurrency; a share
+             (--dedup-ratio) repeats a few hot dedup keys, the rest open incidents (which page)
+  am-batch   Alertmanager webhooks of --batch alerts (`POST /integrations/alertmanager/{key}`), one
+             group per webhook, fresh alerts each
+and the same two loads sent to the Debian `prometheus-alertmanager` (`POST /api/v2/alerts`, single
+alerts and batches), with the ratio onduty/Alertmanager of each. `--storm` instead sends 100,000
+alerts over 1,000 keys and checks for exactly 1,000 incidents and 1,000 first pages, with the time
+and the server's peak memory (VmHWM from /proc).
 
-Run: .venv/bin/python bench/ingest.py --events 5000 --concurrency 32
-Figures are printed as one JSON object on stdout; progress goes to stderr. `events_per_s` counts
-accepted (202) events only.
+After each onduty load the database is read back: every accepted event must be stored.
+
+Run: .venv/bin/python bench/ingest.py                 (fresh SQLite file in a temp dir)
+     .venv/bin/python bench/ingest.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/onduty_bench
+     .venv/bin/python bench/ingest.py --storm
+Figures are printed as one JSON object on stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
 import os
 import random
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import orjson
+from alertmanager_side import alertmanager, api_requests
+from loadgen import Load, request_bytes
+from loadgen import run as send
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "examples" / "agency" / "onduty.yaml"
 SERVICE = "recs-model"
-TIME_LIMIT = 300.0
+TIME_LIMIT = 600.0
 STARTED = time.monotonic()
 
 
@@ -48,29 +54,9 @@ def note(message: str) -> None:
     print(f"[bench {time.monotonic() - STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-@dataclass
-class Result:
-    key: str  # dedup key
-    hot: bool  # one of the few repeated keys
-    status: int | str  # HTTP status, or the name of the client-side error
-    seconds: float
-
-
-def time_left(what: str) -> float:
-    """Seconds left of the TIME_LIMIT budget (counted from start), or abort saying what was going on."""
-    left = STARTED + TIME_LIMIT - time.monotonic()
-    if left <= 0:
-        raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit while {what}")
-    return left
-
-
 def onduty(env: dict[str, str], *args: str) -> str:
     exe = str(Path(sys.executable).with_name("onduty"))
-    try:
-        done = subprocess.run([exe, *args], env=env, capture_output=True, text=True,
-                              timeout=time_left(f"running onduty {args[0]}"))
-    except subprocess.TimeoutExpired:
-        raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit running onduty {args[0]}") from None
+    done = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise SystemExit(f"onduty {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout.strip()
@@ -80,88 +66,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
-    with httpx.Client(trust_env=False, timeout=2.0) as client:
-        while True:
-            time_left("waiting for GET /healthz to answer 200")
-            if server.poll() is not None:
-                raise SystemExit(f"onduty serve exited early with code {server.returncode}")
-            try:
-                if client.get(f"{base}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-
-
-def after_health(base: str) -> dict[str, object]:
-    """GET /healthz right after the run: has the worker kept up with the paging work?"""
-    try:
-        response = httpx.get(f"{base}/healthz", timeout=10.0, trust_env=False)
-        return {"http": response.status_code, **response.json()}
-    except (httpx.HTTPError, ValueError) as exc:
-        return {"http": type(exc).__name__}
-
-
-def make_events(count: int, ratio: float, prefix: str, hot_keys: list[str],
-                seed: int) -> list[tuple[str, bool]]:
-    """`count` dedup keys: round(count*ratio) drawn from `hot_keys`, the rest unique, shuffled."""
-    rng = random.Random(seed)
-    n_hot = round(count * ratio)
-    keys = [(rng.choice(hot_keys), True) for _ in range(n_hot)]
-    keys += [(f"{prefix}-u{i}", False) for i in range(count - n_hot)]
-    rng.shuffle(keys)
-    return keys
-
-
-async def send_all(base: str, routing_key: str, events: list[tuple[str, bool]],
-                   concurrency: int) -> tuple[list[Result], float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    results: list[Result] = []
-    queue = iter(enumerate(events))
-
-    async def sender(client: httpx.AsyncClient) -> None:
-        for i, (key, hot) in queue:
-            body = {"routing_key": routing_key, "event_action": "trigger", "dedup_key": key,
-                    "payload": {"summary": f"bench: p99 latency over SLO on {key} (#{i})",
-                                "source": "bench", "severity": "warning"}}
-            started = time.perf_counter()
-            try:
-                status: int | str = (await client.post("/v2/enqueue", json=body)).status_code
-            except httpx.HTTPError as exc:
-                status = type(exc).__name__
-            results.append(Result(key, hot, status, time.perf_counter() - started))
-
-    async with httpx.AsyncClient(base_url=base, limits=limits, http1=True, http2=False,
-                                 timeout=60.0, trust_env=False) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(sender(client) for _ in range(concurrency)))
-        return results, time.perf_counter() - started
-
-
-def read_alerts(url: str, prefix: str) -> tuple[list[tuple[str, int, int]], dict[str, int]]:
-    """This run's alerts as (dedup_key, occurrences, incident_id) rows, and the tables' sizes."""
-    alerts_sql = ("SELECT dedup_key, occurrences, incident_id FROM alerts "
-                  "WHERE service_id = :service AND dedup_key LIKE :prefix")
-    args = {"service": SERVICE, "prefix": f"{prefix}-%"}
-    totals = "SELECT (SELECT COUNT(*) FROM alerts), (SELECT COUNT(*) FROM incidents)"
-    if url.startswith("sqlite"):
-        with sqlite3.connect(url.split("///", 1)[1]) as conn:
-            rows = conn.execute(alerts_sql, args).fetchall()
-            total = conn.execute(totals).fetchone()
-    else:
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(url)
-        try:
-            with engine.connect() as conn:
-                rows = [tuple(r) for r in conn.execute(text(alerts_sql), args)]
-                total = tuple(conn.execute(text(totals)).one())
-        finally:
-            engine.dispose()
-    return rows, {"alerts": total[0], "incidents": total[1]}
 
 
 class PageReceiver(BaseHTTPRequestHandler):
@@ -186,124 +90,212 @@ def loopback_plan(workdir: Path) -> tuple[Path, ThreadingHTTPServer]:
     hooks = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/"
     plan = workdir / "onduty.yaml"
     plan.write_text(PLAN.read_text().replace("https://pager.halyard.example/hooks/", hooks))
-    for runbook in (PLAN.parent / "runbooks").iterdir():
-        (workdir / "runbooks").mkdir(exist_ok=True)
-        shutil.copy(runbook, workdir / "runbooks" / runbook.name)
+    shutil.copytree(PLAN.parent / "runbooks", workdir / "runbooks", dirs_exist_ok=True)
     return plan, receiver
 
 
-def percentile(ordered: list[float], p: float) -> float:
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
 
 
-def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+@contextmanager
+def onduty_server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+    """A fresh database with the sample plan, an integration key, and `onduty serve` on loopback."""
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    env = {**os.environ, "ONDUTY_DATABASE_URL": url}
-    note(f"work dir {workdir}; database {url}")
+    env = {**os.environ, "ONDUTY_DATABASE_URL": url, "ONDUTY_INGEST_RATE_PER_KEY": "1e9",
+           "ONDUTY_INGEST_BURST_PER_KEY": "1e9"}
     plan, receiver = loopback_plan(workdir)
     onduty(env, "plan", "apply", str(plan))
-    routing_key = onduty(env, "keys", "create", "--service", SERVICE)
+    key = onduty(env, "keys", "create", "--service", SERVICE)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [str(Path(sys.executable).with_name("onduty")), "serve", "--host", "127.0.0.1", "--port", str(port),
-           *(["--no-worker"] if args.no_worker else [])]
-    log_path = workdir / "serve.log"
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"  # this run's dedup keys, apart from any earlier run's
-    hot_keys = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_healthy(base, server)
-            note(f"server up on {base} (worker {'off' if args.no_worker else 'on'}); log {log_path}")
-            warm = make_events(args.warmup, args.dedup_ratio, f"{prefix}-w", hot_keys, args.seed + 1)
-            warm[: len(hot_keys)] = [(k, True) for k in hot_keys]  # so measured repeats find open alerts
-            events = make_events(args.events, args.dedup_ratio, f"{prefix}-m", hot_keys, args.seed)
-            warm_results, _ = asyncio.run(asyncio.wait_for(
-                send_all(base, routing_key, warm, args.concurrency), time_left("warming up")))
-            note(f"warm-up: {len(warm)} events, statuses {dict(Counter(r.status for r in warm_results))}")
-            results, seconds = asyncio.run(asyncio.wait_for(
-                send_all(base, routing_key, events, args.concurrency), time_left("sending")))
-            note(f"sent {len(events)} events in {seconds:.2f} s")
-            health = after_health(base)
-        except TimeoutError:
-            raise SystemExit(f"bench aborted: over the {TIME_LIMIT:.0f} s limit; see {log_path}") from None
-        finally:
-            stopping = time.monotonic()
-            server.terminate()
+    log = (workdir / "serve.log").open("wb")
+    exe = str(Path(sys.executable).with_name("onduty"))
+    inline = ["--worker"] if args.worker == "inline" else ["--no-worker"]
+    server = subprocess.Popen([exe, "serve", "--port", str(port), *inline], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([exe, "worker", "--poll", "0.2"], env=env, stdout=log, stderr=subprocess.STDOUT) \
+        if args.worker == "process" else None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise SystemExit(f"onduty serve exited early; see {workdir / 'serve.log'}")
             try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                note("server ignored SIGTERM for 15 s; killing it")
-                server.kill()
-                server.wait(timeout=10)
-            note(f"server stopped in {time.monotonic() - stopping:.1f} s (exit code {server.returncode})")
-            receiver.shutdown()
-    rows, totals = read_alerts(url, prefix)
-    occurrences: Counter[str] = Counter()
-    for key, count, _ in rows:
-        occurrences[key] += count
-    measured = [row for row in rows if row[0].startswith(f"{prefix}-m-")]
-    accepted = [r for r in results if r.status == 202]
-    accepted_unique = {r.key for r in accepted if not r.hot}
-    repeats = sum(1 for r in warm_results + results if r.status == 202 and r.hot)
-    stored_repeats = sum(occurrences.get(k, 0) for k in hot_keys)
-    latencies = sorted(r.seconds * 1000 for r in results)
-    log_text = log_path.read_text(errors="replace")
-    return {
-        "bench": "ingest",
-        "server": f"onduty serve ({url.split(':', 1)[0].split('+', 1)[0]})",
-        "worker": not args.no_worker,
-        "events": args.events,
-        "concurrency": args.concurrency,
-        "dedup_ratio": args.dedup_ratio,
-        "seconds": round(seconds, 3),
-        "events_per_s": round(len(accepted) / seconds, 1),
-        "latency_ms": {f"p{p}": round(percentile(latencies, p), 2) for p in (50, 90, 99)}
-        | {"max": round(latencies[-1], 2)},
-        "accepted": len(accepted),
-        "errors": {str(k): v for k, v in Counter(r.status for r in results if r.status != 202).items()},
-        "stored_alerts": len(measured),
-        "incidents": len({row[2] for row in measured}),
-        "lost": len(accepted_unique - set(occurrences)),
-        "lost_repeats": repeats - stored_repeats,
-        "duplicate_open_alerts": len(rows) - len(occurrences),  # the unique index should keep this 0
-        "tables": totals,
-        "healthz_after": health,
-        "pages_received": PageReceiver.received,
-        "server_log": {word.strip().lower(): log_text.count(word)
-                       for word in (" WARNING ", " ERROR ", "Traceback", "locked")},
-    }
+                if httpx.get(f"{base}/healthz", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield base, key, server
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(15)
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+        log.close()
+        receiver.shutdown()
+
+
+def query(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def pd_requests(base: str, key: str, prefix: str, count: int, ratio: float, hot: list[str],
+                seed: int, severity: str = "warning") -> tuple[list[tuple[bytes, int]], list[str]]:
+    rng = random.Random(seed)
+    keys = [rng.choice(hot) if rng.random() < ratio else f"{prefix}-u{i}" for i in range(count)]
+    requests = [(request_bytes(base, "/v2/enqueue", orjson.dumps({
+        "routing_key": key, "event_action": "trigger", "dedup_key": k,
+        "payload": {"summary": f"bench: p99 latency over SLO on {k}", "source": "bench", "severity": severity},
+    })), 1) for k in keys]
+    return requests, keys
+
+
+def am_webhook_requests(base: str, key: str, prefix: str, batches: int, size: int) -> list[tuple[bytes, int]]:
+    requests = []
+    for b in range(batches):
+        alerts = [{"status": "firing", "labels": {"alertname": "BenchAlert", "pod": f"{prefix}-{b}-{i}",
+                                                  "severity": "warning"},
+                   "annotations": {"summary": f"bench alert {b}/{i}"}, "startsAt": "2026-11-20T23:40:00Z",
+                   "endsAt": "0001-01-01T00:00:00Z", "fingerprint": f"{prefix}{b:05d}{i:03d}"}
+                  for i in range(size)]
+        body = {"version": "4", "groupKey": f'{{}}:{{alertname="BenchAlert",batch="{prefix}-{b}"}}',
+                "status": "firing", "receiver": "onduty", "groupLabels": {}, "commonLabels": {},
+                "commonAnnotations": {}, "externalURL": "http://am.example", "truncatedAlerts": 0,
+                "alerts": alerts}
+        requests.append((request_bytes(base, f"/integrations/alertmanager/{key}", orjson.dumps(body)), size))
+    return requests
+
+
+def measured(name: str, load: Load, extra: dict[str, object] | None = None) -> dict[str, object]:
+    figures = load.figures()
+    note(f"{name}: {figures['events_per_s']} events/s, p50 {figures['latency_ms']['p50']} ms, "  # type: ignore[index]
+         f"p99 {figures['latency_ms']['p99']} ms, statuses {figures['statuses']}")
+    return {**figures, **(extra or {})}
+
+
+def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    prefix = f"b{uuid.uuid4().hex[:6]}"
+    hot = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
+    results: dict[str, object] = {}
+    with onduty_server(args, workdir) as (base, key, server):
+        warm, _ = pd_requests(base, key, f"{prefix}-w", 300, 0.0, hot, 2)
+        send(base, [(request_bytes(base, "/v2/enqueue", orjson.dumps({
+            "routing_key": key, "event_action": "trigger", "dedup_key": h,
+            "payload": {"summary": "hot", "source": "bench", "severity": "warning"}})), 1) for h in hot] + warm, 8)
+        requests, keys = pd_requests(base, key, f"{prefix}-m", args.events, args.dedup_ratio, hot, args.seed)
+        load = send(base, requests, args.concurrency)
+        rows = query(url, "SELECT dedup_key, occurrences FROM alerts WHERE dedup_key LIKE :p", p=f"{prefix}-%")
+        stored = {k: n for k, n in rows}
+        new_keys = {k for k in keys if not k.startswith(f"{prefix}-hot")}
+        results["onduty_pd_single"] = measured("onduty pd single", load, {
+            "events": args.events, "concurrency": args.concurrency, "dedup_ratio": args.dedup_ratio,
+            "lost": len(new_keys - set(stored)) if load.statuses.get(202) == args.events else "n/a",
+            "incidents_opened": len(new_keys),
+        })
+        batches = max(1, args.batch_events // args.batch)
+        am_load = send(base, am_webhook_requests(base, key, prefix, batches, args.batch), args.batch_concurrency)
+        stored_am = query(url, "SELECT COUNT(*) FROM alerts WHERE dedup_key LIKE 'am:%'")[0][0]
+        results["onduty_am_batch"] = measured(f"onduty alertmanager webhook x{args.batch}", am_load, {
+            "alerts": batches * args.batch, "batch": args.batch, "concurrency": args.batch_concurrency,
+            "stored_alerts": stored_am,
+        })
+        time.sleep(1)
+        results["onduty_peak_rss_mb"] = peak_rss_mb(server.pid)
+        results["pages_received"] = PageReceiver.received
+    with alertmanager(workdir, free_port()) as am:
+        single = api_requests(am, f"{prefix}-s", args.events, 1)
+        send(am, api_requests(am, f"{prefix}-w", 300, 1), 8)
+        results["alertmanager_single"] = measured("alertmanager single", send(am, single, args.concurrency))
+        batch = api_requests(am, f"{prefix}-b", max(1, args.batch_events // args.batch), args.batch)
+        results["alertmanager_batch"] = measured(f"alertmanager batch x{args.batch}",
+                                                 send(am, batch, args.batch_concurrency))
+    ratio = {}
+    for mine, theirs, name in (("onduty_pd_single", "alertmanager_single", "single"),
+                               ("onduty_am_batch", "alertmanager_batch", "batch")):
+        a, b = results[mine], results[theirs]
+        ratio[name] = round(a["events_per_s"] / b["events_per_s"], 3) if b["events_per_s"] else None  # type: ignore[index,operator]
+    results["ratio_onduty_to_alertmanager"] = ratio
+    return results
+
+
+def run_storm(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    """100,000 critical triggers over 1,000 keys: exactly 1,000 incidents, each paging its first level once."""
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    prefix = f"s{uuid.uuid4().hex[:6]}"
+    keys = [f"{prefix}-{i % args.storm_keys}" for i in range(args.storm_alerts)]
+    with onduty_server(args, workdir) as (base, key, server):
+        requests = [(request_bytes(base, "/v2/enqueue", orjson.dumps({
+            "routing_key": key, "event_action": "trigger", "dedup_key": k,
+            "payload": {"summary": f"storm on {k}", "source": "bench", "severity": "critical"},
+        })), 1) for k in keys]
+        started = time.perf_counter()
+        load = send(base, requests, args.concurrency)
+        deadline = time.monotonic() + 120
+        while PageReceiver.received < args.storm_keys and time.monotonic() < deadline:
+            time.sleep(0.2)
+        paged_after = time.perf_counter() - started
+        time.sleep(1)
+        incidents = query(url, "SELECT COUNT(DISTINCT incident_id) FROM alerts WHERE dedup_key LIKE :p",
+                          p=f"{prefix}-%")[0][0]
+        occurrences = query(url, "SELECT SUM(occurrences) FROM alerts WHERE dedup_key LIKE :p", p=f"{prefix}-%")[0][0]
+        first_pages = query(url, "SELECT COUNT(*) FROM outbox WHERE idempotency_key LIKE 'page:%:escalate:0:0:%'")[0][0]
+        return {"storm": measured("storm", load, {
+            "alerts": args.storm_alerts, "keys": args.storm_keys, "concurrency": args.concurrency,
+            "incidents": incidents, "stored_occurrences": occurrences, "first_pages_queued": first_pages,
+            "pages_delivered_to_receiver": PageReceiver.received,
+            "seconds_until_every_first_page_delivered": round(paged_after, 2),
+            "server_peak_rss_mb": peak_rss_mb(server.pid),
+        })}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="example: .venv/bin/python bench/ingest.py --events 5000 --concurrency 32\n"
-               "         .venv/bin/python bench/ingest.py --database-url "
-               "postgresql+psycopg://postgres@127.0.0.1:5432/onduty_bench",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=5000, help="events to measure (default 5000)")
-    parser.add_argument("--concurrency", type=int, default=32, help="concurrent senders (default 32)")
-    parser.add_argument("--dedup-ratio", type=float, default=0.5,
-                        help="share of events repeating a hot dedup key (default 0.5)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000, help="single events per load (default 10000)")
+    parser.add_argument("--concurrency", type=int, default=32, help="senders of single events (default 32)")
+    parser.add_argument("--dedup-ratio", type=float, default=0.5, help="share of repeats of hot keys (0.5)")
     parser.add_argument("--hot-keys", type=int, default=20, help="how many hot dedup keys (default 20)")
-    parser.add_argument("--warmup", type=int, default=200, help="uncounted warm-up events (default 200)")
-    parser.add_argument("--seed", type=int, default=1, help="seed for the event mix (default 1)")
-    parser.add_argument("--no-worker", action="store_true", help="pass --no-worker to onduty serve")
+    parser.add_argument("--batch", type=int, default=100, help="alerts per batch (default 100)")
+    parser.add_argument("--batch-events", type=int, default=100_000, help="alerts sent in batches (100000)")
+    parser.add_argument("--batch-concurrency", type=int, default=8, help="senders of batches (default 8)")
+    parser.add_argument("--worker", choices=("inline", "process", "none"), default="process",
+                        help="the worker in the server process, in its own process (default), or not at all")
+    parser.add_argument("--storm", action="store_true", help="run the alert storm instead")
+    parser.add_argument("--storm-alerts", type=int, default=100_000)
+    parser.add_argument("--storm-keys", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
-    parser.add_argument("--database-url", help="use this database instead of a fresh SQLite file, e.g. "
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/onduty_bench")
+    parser.add_argument("--database-url", help="an empty database instead of a fresh SQLite file")
     args = parser.parse_args()
-    if args.events < 1 or args.concurrency < 1 or not 0 <= args.dedup_ratio <= 1 or args.hot_keys < 1:
-        parser.error("--events, --concurrency and --hot-keys must be >= 1; --dedup-ratio within 0..1")
-    if args.warmup < args.hot_keys:
-        parser.error("--warmup must be at least --hot-keys (the warm-up opens every hot key once)")
     workdir = Path(tempfile.mkdtemp(prefix="onduty-bench-"))
+    note(f"work dir {workdir}; database {args.database_url or 'fresh SQLite file'}")
     try:
-        figures = run(args, workdir)
+        figures = run_storm(args, workdir) if args.storm else run_compare(args, workdir)
     except BaseException:
         note(f"kept {workdir} (server log, database) to look into")
         raise
+    figures = {"bench": "ingest", "database": (args.database_url or "sqlite").split(":", 1)[0], **figures}
     print(json.dumps(figures, indent=2))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)

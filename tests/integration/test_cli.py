@@ -15,7 +15,8 @@ from tests.conftest import SAMPLE_PLAN
 COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incidents", "list"],
             ["incidents", "show"], ["incidents", "ack"], ["incidents", "mitigate"], ["incidents", "resolve"],
             ["incidents", "note"], ["serve"], ["worker"], ["oncall"], ["page"], ["demo"],
-            ["override", "create"], ["override", "list"], ["override", "delete"], ["swap"]]
+            ["override", "create"], ["override", "list"], ["override", "delete"], ["swap"],
+            ["export", "calendar"], ["export", "contacts"], ["export", "chart"], ["report", "oncall"]]
 
 
 @pytest.fixture
@@ -92,6 +93,8 @@ def test_page_ack_resolve_from_the_cli(cli: CliRunner) -> None:
     code, out, _ = run(cli, "incidents", "show", "1", "--json")
     shown = json.loads(out)
     assert shown["status"] == "resolved" and shown["acknowledged_by"] == "lucia"
+    clocks = {c["clock"]: c["state"] for c in shown["clocks"]}
+    assert clocks == {"acknowledge": "met", "first_notice": "running", "resolve": "met", "review": "running"}
     assert [e["kind"] for e in shown["timeline"]][-3:] == ["status.acknowledged", "note", "status.resolved"]
 
 

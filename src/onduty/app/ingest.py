@@ -1,14 +1,25 @@
-"""Accept one alert event: dedup by key, open or update an incident, all in one transaction."""
+"""Accept alert events: route, dedup, suppress, group or inhibit, open or update incidents — many events
+in one transaction, so a batch commits once and every event in it is durable when the call returns.
+
+Per key the events apply in the order they came; across keys the order is free (they came
+concurrently). So a batch runs in rounds: each key's leading triggers go in one bulk upsert, then
+each key's next acknowledge or resolve, and again until every event is applied.
+"""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from onduty.app.incidents import declare, transition
+from onduty.app.incidents import transition
+from onduty.app.placement import Pending, Placer
 from onduty.app.ports import Conflict, NotFound, Store, Transactions
-from onduty.domain.alerts import Alert, AlertEvent, Decision, decide, details_of
+from onduty.domain.alerts import AlertEvent, AlertUpsert, Decision, decide, details_of
 from onduty.domain.incidents import TimelineEntry
+from onduty.domain.model import Directory
+from onduty.domain.routing import AlertPolicy, Route, route
 
 
 @dataclass(frozen=True)
@@ -16,69 +27,130 @@ class IngestResult:
     dedup_key: str
     decision: Decision
     incident_id: int | None
+    service_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Item:
+    index: int
+    event: AlertEvent
+    route: Route
 
 
 def ingest_event(txs: Transactions, service_id: str, event: AlertEvent, now: datetime) -> IngestResult:
-    """Store the event's effect and commit before returning, so a 2xx means it is durable.
+    """One event, committed before returning (a 2xx means it is durable)."""
+    return ingest_events(txs, [(service_id, event)], now)[0]
 
-    Two triggers racing on one new key both try to insert; the unique index lets one win and
-    the loser retries, finding the winner's alert and joining it.
+
+def ingest_events(txs: Transactions, items: Sequence[tuple[str, AlertEvent]], now: datetime) -> list[IngestResult]:
+    """(integration key's service, event) pairs, all in one transaction.
+
+    A uniqueness guard that fires (another writer opened the same alert or group first) loses the
+    transaction; it is retried whole and then finds the winner's rows and joins them.
     """
     for attempt in range(3):
         try:
             with txs() as store:
-                return _apply(store, service_id, event, now)
+                return apply_events(store, items, now)
         except Conflict:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
 
-def _apply(store: Store, service_id: str, event: AlertEvent, now: datetime) -> IngestResult:
+def apply_events(store: Store, items: Sequence[tuple[str, AlertEvent]], now: datetime) -> list[IngestResult]:
+    """Apply events inside the caller's transaction; results in the order of `items`."""
     directory = store.directory()
-    service = directory.services.get(service_id)
-    if service is None:
-        raise NotFound(f"service {service_id!r} is no longer in the applied plan")
+    policy = directory.alerting or AlertPolicy()
+    queues: dict[tuple[str, str], deque[_Item]] = {}
+    for index, (key_service, event) in enumerate(items):
+        if key_service not in directory.services:
+            raise NotFound(f"service {key_service!r} is no longer in the applied plan")
+        item = _Item(index, event, route(policy, event.labels, key_service))
+        queues.setdefault((item.route.service_id, event.dedup_key), deque()).append(item)
+    results: list[IngestResult | None] = [None] * len(items)
+    placer = Placer(store, directory, policy, now)
+    while queues:
+        runs = {}
+        for key, queue in queues.items():
+            run = []
+            while queue and queue[0].event.action == "trigger":
+                run.append(queue.popleft())
+            if run:
+                runs[key] = run
+        if runs:
+            _apply_triggers(store, placer, runs, results, now)
+        for queue in queues.values():
+            if queue and queue[0].event.action != "trigger":
+                item = queue.popleft()
+                results[item.index] = _apply_update(store, directory, policy, item, now)
+        queues = {key: queue for key, queue in queues.items() if queue}
+    return [r for r in results if r is not None]
+
+
+def _apply_triggers(
+    store: Store, placer: Placer, runs: dict[tuple[str, str], list[_Item]],
+    results: list[IngestResult | None], now: datetime,
+) -> None:
+    rows = []
+    for (service_id, dedup_key), run in runs.items():
+        head = run[0].event
+        held = placer.suppressed_by(service_id, head.labels)
+        details = details_of(head)
+        if run[0].route.rule:
+            details["route"] = run[0].route.note
+        if held:
+            details["suppressed_by"] = held
+        rows.append(AlertUpsert(
+            service_id, dedup_key, head.summary, head.source, head.severity, len(run), head.timestamp,
+            details, "suppressed" if held else "triggered",
+        ))
+    outcomes = store.upsert_alerts(rows, now)
+    pending: list[Pending] = []
+    for key, run in runs.items():
+        outcome = outcomes[key]
+        first = run[0]
+        if outcome.status == "suppressed" and (outcome.inserted or placer.suppressed_by(key[0], first.event.labels)):
+            for item in run:
+                results[item.index] = IngestResult(key[1], Decision.SUPPRESS, None, key[0])
+        elif outcome.inserted or outcome.incident_id is None:  # new, or held by a silence that has ended
+            pending.append(Pending(outcome.id, key[0], first.event, first.route, [i.index for i in run]))
+        else:
+            for item in run:
+                results[item.index] = IngestResult(key[1], Decision.DEDUPLICATE, outcome.incident_id, key[0])
+    for placed in placer.place(pending):
+        for n, index in enumerate(placed.indexes):
+            decision = placed.decision if n == 0 else Decision.DEDUPLICATE
+            results[index] = IngestResult(placed.event.dedup_key, decision, placed.incident_id, placed.service_id)
+
+
+def _apply_update(store: Store, directory: Directory, policy: AlertPolicy, item: _Item, now: datetime) -> IngestResult:
+    """Acknowledge or resolve: rare next to triggers, so through the incident aggregate one at a time."""
+    service_id = item.route.service_id
+    event = item.event
     alert = store.open_alert(service_id, event.dedup_key)
     actor = event.source or (alert.source if alert else "") or "integration"
     decision = decide(event.action, alert)
-
-    if decision is Decision.OPEN:
-        severity = directory.severity.from_event(event.severity)
-        opened = declare(
-            store, directory, service, event.summary, severity, now, actor, event.timestamp or now
-        )
-        assert opened.id is not None
-        store.add_alert(Alert(
-            service_id, event.dedup_key, event.summary, event.source, event.severity, now, now,
-            incident_id=opened.id, first_signal_at=event.timestamp, details=details_of(event),
-        ))
-        store.append(opened.id, [TimelineEntry(
-            now, "alert.triggered", f"Alert from {actor}: {event.summary}", actor,
-            {"dedup_key": event.dedup_key, "severity": event.severity, **details_of(event)},
-        )])
-        return IngestResult(event.dedup_key, decision, opened.id)
-
-    if decision is Decision.DROP or alert is None or alert.incident_id is None:
-        return IngestResult(event.dedup_key, Decision.DROP, None)
-    incident_id = alert.incident_id
-    incident = store.incident(incident_id)
-    assert incident is not None
+    if decision is Decision.DROP or alert is None:
+        return IngestResult(event.dedup_key, Decision.DROP, None, service_id)
     alert.updated_at = now
-    if decision is Decision.DEDUPLICATE:
-        alert.occurrences += 1
-        store.append(incident_id, [TimelineEntry(
-            now, "alert.repeated", f"Alert repeated ({alert.occurrences} times): {event.summary}", actor,
-            {"dedup_key": event.dedup_key},
-        )])
-    elif decision is Decision.ACKNOWLEDGE:
+    incident = store.incident(alert.incident_id) if alert.incident_id is not None else None
+    if decision is Decision.ACKNOWLEDGE:
         alert.status = "acknowledged"
-        if incident.status == "triggered":
+        if incident is not None and incident.status == "triggered":
             transition(store, directory, incident, "acknowledged", actor, now, "acknowledged at the source")
-    elif decision is Decision.RESOLVE:
-        alert.status, alert.resolved_at = "resolved", now
-        store.append(incident_id, [TimelineEntry(now, "alert.resolved", f"Alert resolved by {actor}", actor,
-                                                 {"dedup_key": event.dedup_key})])
-        if incident.is_open and all(a.status == "resolved" for a in store.alerts_of(incident_id)):
+        return IngestResult(event.dedup_key, decision, alert.incident_id, service_id)
+    alert.status, alert.resolved_at = "resolved", now
+    if incident is None or incident.id is None:
+        return IngestResult(event.dedup_key, decision, None, service_id)
+    store.append(incident.id, [TimelineEntry(now, "alert.resolved", f"Alert resolved by {actor}: {alert.summary}",
+                                             actor, {"dedup_key": event.dedup_key, "service": service_id})])
+    if incident.is_open and all(a.status == "resolved" for a in store.alerts_of(incident.id)):
+        if policy.for_service(incident.service_id).auto_resolve:
             transition(store, directory, incident, "resolved", actor, now, "every alert has resolved")
-    return IngestResult(event.dedup_key, decision, incident_id)
+        else:
+            store.append(incident.id, [TimelineEntry(
+                now, "alert.all_resolved",
+                "Every alert has resolved; the incident stays open (auto_resolve is off for this service)",
+            )])
+    return IngestResult(event.dedup_key, decision, incident.id, service_id)

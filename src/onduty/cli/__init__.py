@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from onduty.cli.alerting import heartbeat_app, silence_app
 from onduty.cli.demo import demo
+from onduty.cli.exports import export_app
 from onduty.cli.incidents import incidents_app
 from onduty.cli.keys import keys_app
 from onduty.cli.oncall import oncall, page
 from onduty.cli.plan import plan_app
+from onduty.cli.report import report_app
 from onduty.cli.runtime import run_worker, serve
 from onduty.cli.schedules import override_app, swap
 
@@ -20,6 +23,10 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(keys_app, name="keys")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(override_app, name="override")
+app.add_typer(export_app, name="export")
+app.add_typer(report_app, name="report")
+app.add_typer(silence_app, name="silence")
+app.add_typer(heartbeat_app, name="heartbeat")
 app.command()(demo)
 app.command()(serve)
 app.command("worker")(run_worker)

@@ -33,7 +33,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except NotFound as exc:
-        fail(str(exc).strip("'\""), "check the id with `onduty incidents list` or your onduty.yaml")
+        fail(str(exc).strip("'\""), "ids come from your onduty.yaml; incident numbers from `onduty incidents list`")
     except Unavailable as exc:
         fail(str(exc), "check ONDUTY_DATABASE_URL and that the database server is running")
     except ValueError as exc:

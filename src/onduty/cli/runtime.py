@@ -16,6 +16,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
     worker: Annotated[bool, typer.Option(help="Run the worker in this process too.")] = True,
+    ssl_certfile: Annotated[str | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(help="The certificate's private key (PEM).")] = None,
 ) -> None:
     """Serve the HTTP API (and, by default, the worker that pages people).
 
@@ -27,10 +29,11 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     c = container()
-    err.print(f"onduty serving on http://{host}:{port} (database {c.db.engine.url.render_as_string()}, "
+    scheme = "https" if ssl_certfile else "http"
+    err.print(f"onduty serving on {scheme}://{host}:{port} (database {c.db.engine.url.render_as_string()}, "
               f"worker {'on' if worker else 'off'})")
     uvicorn.run(create_app(c, run_worker=worker), host=host, port=port, log_level="warning",
-                access_log=False)
+                access_log=False, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
 def run_worker(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
 EventAction = Literal["trigger", "acknowledge", "resolve"]
-AlertStatus = Literal["triggered", "acknowledged", "resolved"]
+AlertStatus = Literal["triggered", "acknowledged", "resolved", "suppressed"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class AlertEvent:
     images: list[dict[str, str]] = field(default_factory=list)
     client: str | None = None
     client_url: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # what routing, classification and silences match
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,13 +57,20 @@ class Alert:
 
 
 class Decision(Enum):
-    """What an event does, given the open alert with its key (if any)."""
+    """What an event does, given the open alert with its key (if any).
+
+    `decide` answers the first five; placing a new alert can also give GROUP (joined its group's open
+    incident), INHIBIT (joined the open incident of a service it depends on) or SUPPRESS (stored, not paged).
+    """
 
     OPEN = "open"
     DEDUPLICATE = "deduplicate"
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
     DROP = "drop"
+    GROUP = "group"
+    INHIBIT = "inhibit"
+    SUPPRESS = "suppress"
 
 
 def decide(action: EventAction, open_alert: Alert | None) -> Decision:
@@ -71,6 +81,8 @@ def decide(action: EventAction, open_alert: Alert | None) -> Decision:
         return Decision.DROP
     if action == "acknowledge":
         return Decision.ACKNOWLEDGE if open_alert.status == "triggered" else Decision.DROP
+    if open_alert.status == "suppressed":
+        return Decision.RESOLVE
     return Decision.RESOLVE
 
 
@@ -85,11 +97,44 @@ def details_of(event: AlertEvent) -> dict[str, Any]:
         "images": event.images,
         "client": event.client,
         "client_url": event.client_url,
+        "labels": event.labels,
+        "annotations": event.annotations,
     }
     return {key: value for key, value in kept.items() if value not in (None, {}, [])}
 
 
-def labels_hash(labels: dict[str, str]) -> str:
+def labels_hash(labels: Mapping[str, str]) -> str:
     """A stable key for sources that send labels but no fingerprint."""
     canonical = json.dumps(labels, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def group_digest(group: str) -> str:
+    """A group key short enough to index: kept as is up to 200 characters, else hashed."""
+    return group if len(group) <= 200 else "sha256:" + hashlib.sha256(group.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AlertUpsert:
+    """One key's triggers in a batch, to insert as a new alert or count into the open one."""
+
+    service_id: str
+    dedup_key: str
+    summary: str
+    source: str
+    severity: str
+    occurrences: int
+    first_signal_at: datetime | None
+    details: dict[str, Any]
+    status: AlertStatus = "triggered"  # "suppressed" when a silence or window holds it
+
+
+@dataclass(frozen=True)
+class UpsertOutcome:
+    """The alert row after the upsert; `inserted` tells a new alert from a counted repeat."""
+
+    id: int
+    status: str
+    incident_id: int | None
+    occurrences: int
+    inserted: bool

@@ -56,6 +56,7 @@ class Incident:
     escalation_level: int = 0
     escalation_loop: int = 0
     epoch: int = 0  # bumped on ack/resolve: timers of an older epoch are stale and do nothing
+    incident_type: str = "other"  # model_degradation, pipeline_failure, api_availability, security, other
     id: int | None = None
 
     @property

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from onduty.domain.severity import SeverityPolicy
+
+if TYPE_CHECKING:
+    from onduty.domain.routing import AlertPolicy
 
 ContactKind = Literal["console", "webhook", "email", "sms", "slack"]
 TargetKind = Literal["schedule", "person"]
@@ -199,4 +202,5 @@ class Directory:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
     severity: SeverityPolicy = field(default_factory=SeverityPolicy)
+    alerting: AlertPolicy | None = None  # routing, classification, maintenance, heartbeats (None: defaults)
     compensation: Compensation = field(default_factory=Compensation)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from onduty.app.delivery import record_delivered, record_failed
+from onduty.app.heartbeats import check_heartbeats
 from onduty.app.paging import fire_timer
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
 from onduty.engine import metrics
@@ -21,6 +22,7 @@ class TickReport:
     timers_fired: int = 0
     delivered: int = 0
     failed: int = 0
+    heartbeats_missed: int = 0
 
 
 class Worker:
@@ -38,6 +40,7 @@ class Worker:
     def run_once(self, now: datetime) -> TickReport:
         """Fire every timer due by `now`, then try every page due by `now`."""
         report = TickReport()
+        report.heartbeats_missed = check_heartbeats(self.txs, now)  # first: a missed beat may page at once
         while True:
             with self.txs() as store:
                 directory = store.directory()

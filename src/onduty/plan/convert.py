@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from onduty.domain import model
 from onduty.domain.severity import DEFAULT_LEVELS, Severity, SeverityPolicy
 from onduty.plan import schema
+from onduty.plan.alerting import alert_policy
 
 
 def _instant(value: date | datetime, tz: ZoneInfo, *, end: bool) -> datetime:
@@ -106,5 +107,6 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         },
         policies={p.id: _policy(p) for p in plan.escalation_policies},
         severity=_severity(plan.severity_policy),
+        alerting=alert_policy(plan),
         compensation=model.Compensation(**plan.compensation.model_dump()),
     )

@@ -52,6 +52,7 @@ def check_references(plan: Plan, base: Path) -> list[Problem]:
         for j, runbook in enumerate(service.runbooks):
             if not (base / runbook).is_file():
                 problems.append((("services", i, "runbooks", j), f"runbook file {runbook!r} not found"))
+    problems += _alerting_references(plan, clients, services)
     for i, schedule in enumerate(plan.schedules):
         for j, layer in enumerate(schedule.layers):
             for k, member in enumerate(layer.members):
@@ -62,4 +63,29 @@ def check_references(plan: Plan, base: Path) -> list[Problem]:
                 loc: tuple[int | str, ...] = ("escalation_policies", i, "levels", j, "targets", k)
                 problems += _unknown((*loc, "schedule"), target.schedule, schedules, "schedule")
                 problems += _unknown((*loc, "person"), target.person, people, "person")
+    return problems
+
+
+def _alerting_references(plan: Plan, clients: set[str], services: set[str]) -> list[Problem]:
+    """Routing, classification and maintenance windows name real services and clients; heartbeat ids are unique."""
+    problems: list[Problem] = []
+    for i, rule in enumerate(plan.routing):
+        problems += _unknown(("routing", i, "service"), rule.service, services, "service")
+        for j, ident in enumerate(rule.from_services):
+            problems += _unknown(("routing", i, "from_services", j), ident, services, "service")
+    for i, cls in enumerate(plan.classification):
+        for j, ident in enumerate(cls.services):
+            problems += _unknown(("classification", i, "services", j), ident, services, "service")
+    for i, window in enumerate(plan.maintenance_windows):
+        for j, ident in enumerate(window.services):
+            problems += _unknown(("maintenance_windows", i, "services", j), ident, services, "service")
+        for j, ident in enumerate(window.clients):
+            problems += _unknown(("maintenance_windows", i, "clients", j), ident, clients, "client")
+    problems += _duplicates("maintenance_windows", (w.id for w in plan.maintenance_windows))
+    seen: set[str] = set()
+    for i, service in enumerate(plan.services):
+        for j, check in enumerate(service.heartbeats):
+            if check.id in seen:
+                problems.append((("services", i, "heartbeats", j, "id"), f"heartbeat id {check.id!r} is used twice"))
+            seen.add(check.id)
     return problems

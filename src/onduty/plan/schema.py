@@ -168,6 +168,9 @@ class Service(Strict):
     runbooks: list[str] = Field(default_factory=list)
     fallback: str | None = None
     qualified: list[Ident] = Field(default_factory=list, description="who may be paged for it; empty: anyone")
+    auto_resolve: bool = Field(True, description="resolve the incident when every one of its alerts has resolved")
+    group_window: Duration = Field(timedelta(minutes=5), description="alerts of a group within it join one incident")
+    heartbeats: list[Heartbeat] = Field(default_factory=list)
 
 
 class Layer(Strict):
@@ -245,6 +248,66 @@ class Compensation(Strict):
     per_night_page: float = Field(1.0, ge=0)
 
 
+# -- alert handling: heartbeats, routing, classification, maintenance windows ------------------------
+
+def _check_matchers(texts: list[str]) -> list[str]:
+    from onduty.domain.matchers import parse_matcher
+
+    for text in texts:
+        parse_matcher(text)  # BadMatcher is a ValueError: pydantic reports it on this field
+    return texts
+
+
+Matchers = Annotated[list[str], AfterValidator(_check_matchers)]
+IncidentType = Literal["model_degradation", "pipeline_failure", "api_availability", "security", "other"]
+
+
+class Heartbeat(Strict):
+    """A job that pings `POST /api/v1/heartbeats/{key}` every `period`; silence past `grace` alerts."""
+
+    id: Ident
+    period: Duration
+    grace: Duration = timedelta(minutes=5)
+    severity: Literal["critical", "error", "warning", "info"] = "error"
+
+
+class RoutingRule(Strict):
+    """Alerts whose labels match every matcher go to `service` (and so to its client)."""
+
+    name: str = Field(min_length=1)
+    match: Matchers = Field(min_length=1)
+    service: Ident
+    from_services: list[Ident] = Field(default_factory=list, description="only alerts sent with these services' keys")
+
+
+class ClassificationRule(Strict):
+    """Alerts whose labels match get this severity and/or incident type."""
+
+    name: str = Field(min_length=1)
+    match: Matchers = Field(min_length=1)
+    severity: SevName | None = None
+    type: IncidentType | None = None
+    services: list[Ident] = Field(default_factory=list, description="only alerts of these services; empty: all")
+
+    @model_validator(mode="after")
+    def _sets_something(self) -> ClassificationRule:
+        if self.severity is None and self.type is None:
+            raise ValueError("a classification rule sets `severity`, `type` or both")
+        return self
+
+
+class MaintenanceWindow(Window):
+    """A recurring window in which matching alerts are stored but do not page (e.g. Sundays 02:00-04:00)."""
+
+    id: Ident
+    start: ClockTime
+    end: ClockTime
+    services: list[Ident] = Field(default_factory=list)
+    clients: list[Ident] = Field(default_factory=list)
+    match: Matchers = Field(default_factory=list)
+    time_zone: TimeZone | None = Field(None, description="default: the time zone of the alert's client")
+
+
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
@@ -260,3 +323,6 @@ class Plan(Strict):
     escalation_policies: list[EscalationPolicy] = Field(default_factory=list)
     severity_policy: SeverityPolicy = Field(default_factory=SeverityPolicy)
     compensation: Compensation = Field(default_factory=Compensation)
+    routing: list[RoutingRule] = Field(default_factory=list)
+    classification: list[ClassificationRule] = Field(default_factory=list)
+    maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)

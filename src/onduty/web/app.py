@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from onduty import __version__
 from onduty.app.ports import Unavailable
 from onduty.bootstrap import Container
-from onduty.web.api import events, health, incidents, oncall, schedules
+from onduty.web.api import alerting, calendar, events, health, incidents, oncall, schedules
 from onduty.web.auth import KeyCache
+from onduty.web.ingest import ingest_writer, rate_limiter
 
 
 def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
@@ -34,6 +35,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         app.state.worker_running = run_worker
         yield
         stop.set()
+        app.state.ingest_writer.stop()
         container.worker.stop()
         if thread is not None:
             thread.join(timeout=10)
@@ -44,7 +46,9 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.worker_running = False
     app.state.api_key_cache = KeyCache()
     app.state.integration_key_cache = KeyCache()
-    for module in (events, incidents, oncall, schedules, health):
+    app.state.ingest_writer = ingest_writer(container)
+    app.state.rate_limiter = rate_limiter(container.settings)
+    for module in (events, alerting, incidents, oncall, schedules, calendar, health):
         app.include_router(module.router)
 
     @app.exception_handler(Unavailable)

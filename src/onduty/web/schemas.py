@@ -26,6 +26,7 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     escalation_level: int
+    type: str = "other"
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentOut:
@@ -37,6 +38,7 @@ class IncidentOut(BaseModel):
             acknowledged_at=incident.acknowledged_at, acknowledged_by=incident.acknowledged_by,
             mitigated_at=incident.mitigated_at, resolved_at=incident.resolved_at,
             resolved_by=incident.resolved_by, escalation_level=incident.escalation_level + 1,
+            type=incident.incident_type,
         )
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -37,17 +38,24 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _json(value: Any) -> str:
+    """JSON columns through orjson: several times faster than json.dumps on the ingest path."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL and immediate transactions."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=_json)
         _sqlite_setup(engine)
         return engine
     # Enough connections for the HTTP thread pool (40) plus the worker, so requests do not queue here.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30, pool_timeout=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30, pool_timeout=10,
+                         json_serializer=_json)
 
 
 class Database:

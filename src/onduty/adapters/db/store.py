@@ -8,10 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onduty.adapters.db import tables as t
+from onduty.adapters.db.alert_store import AlertStore
 from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
@@ -33,7 +36,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
     return _DIRECTORIES[sha256]
 
 
-class SqlStore:
+class SqlStore(AlertStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"
@@ -129,12 +132,17 @@ class SqlStore:
 
     def instance_secret(self, name: str, make: Callable[[], str], now: datetime) -> str:
         """A per-installation secret, created on first use (e.g. to sign calendar feed URLs)."""
-        value: str | None = self.session.scalar(
-            select(t.instance_secrets.c.value).where(t.instance_secrets.c.name == name)
-        )
+        query = select(t.instance_secrets.c.value).where(t.instance_secrets.c.name == name)
+        value: str | None = self.session.scalar(query)
         if value is None:
-            value = make()
-            self.session.execute(insert(t.instance_secrets).values(name=name, value=value, created_at=now))
+            # Two first uses at once both insert; the loser keeps the winner's secret.
+            dialect_insert = pg_insert if self._locking else sqlite_insert
+            self.session.execute(
+                dialect_insert(t.instance_secrets).values(name=name, value=make(), created_at=now)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            value = self.session.scalar(query)
+        assert value is not None
         return value
 
     # -- keys --------------------------------------------------------------------------------

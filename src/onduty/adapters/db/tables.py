@@ -125,6 +125,7 @@ incidents = Table(
     Column("escalation_level", Integer, nullable=False),
     Column("escalation_loop", Integer, nullable=False),
     Column("epoch", Integer, nullable=False),
+    Column("incident_type", String(32), nullable=False, server_default="other"),
     Index(None, "status", "client_id"),
 )
 
@@ -220,6 +221,80 @@ instance_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# -- alert handling -----------------------------------------------------------------------------
+
+alert_groups = Table(
+    "alert_groups", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_id", String(64), ForeignKey("services.id"), nullable=False),
+    Column("group_key", String(255), nullable=False),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closes_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+    # The grouping guard: one active group per (service, group key), so racing alerts join one incident.
+    Index(
+        "uq_alert_groups_active", "service_id", "group_key", unique=True,
+        sqlite_where=text("active"), postgresql_where=text("active"),
+    ),
+)
+
+incident_services = Table(
+    "incident_services", metadata,
+    Column("incident_id", Integer, ForeignKey("incidents.id"), primary_key=True),
+    Column("service_id", String(64), ForeignKey("services.id"), primary_key=True),
+    Column("reason", String(16), nullable=False),  # origin, group, inhibit
+    Column("added_at", UTCDateTime, nullable=False),
+    Index(None, "service_id"),
+)
+
+silences = Table(
+    "silences", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("matchers", Json, nullable=False),
+    Column("service_id", String(64), ForeignKey("services.id")),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expired_at", UTCDateTime),
+    Column("expired_by", Text),
+    Index(None, "ends_at"),
+)
+
+changes = Table(
+    "changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_id", String(64), ForeignKey("services.id"), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("details", Json, nullable=False),
+    Column("links", Json, nullable=False),
+    Index(None, "service_id", "occurred_at"),
+)
+
+heartbeat_keys = Table(
+    "heartbeat_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("check_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+heartbeats = Table(
+    "heartbeats", metadata,
+    Column("check_id", String(64), primary_key=True),
+    Column("service_id", String(64), ForeignKey("services.id"), nullable=False),
+    Column("last_beat_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("missed_at", UTCDateTime),
+    Column("beats", Integer, nullable=False),
+    Index(None, "due_at"),
 )
 
 mapper_registry = registry()

@@ -31,6 +31,7 @@ class NativeAlert(BaseModel):
     group: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     links: list[Link] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict, description="what routing rules and silences match on")
 
     @model_validator(mode="after")
     def _summary_to_trigger(self) -> NativeAlert:
@@ -55,4 +56,7 @@ class NativeAlert(BaseModel):
             group=self.group,
             custom_details=self.details,
             links=[link.model_dump(exclude_none=True) for link in self.links],
+            labels={**{k: v for k, v in (("source", self.source), ("severity", self.severity),
+                                         ("component", self.component), ("group", self.group)) if v},
+                    **self.labels},
         )

@@ -118,5 +118,54 @@ def parse_event(body: Any) -> ParsedEvent:
         images=images,
         client=body.get("client") if isinstance(body.get("client"), str) else None,
         client_url=body.get("client_url") if isinstance(body.get("client_url"), str) else None,
+        labels=_labels(extras.get("custom_details", {}), source, severity, extras),
     )
     return ParsedEvent(routing_key, event)
+
+
+def _labels(
+    details: dict[str, Any], source: str | None, severity: str | None, extras: dict[str, Any]
+) -> dict[str, str]:
+    """What routing rules and silences match on: custom_details' plain values, then the payload's fields."""
+    labels = {k: str(v) for k, v in details.items() if isinstance(v, str | int | float | bool) and len(k) <= 128}
+    fields = {"source": source, "severity": severity, "component": extras.get("component"),
+              "group": extras.get("group"), "class": extras.get("class")}
+    labels.update({k: v for k, v in fields.items() if v})
+    return labels
+
+
+@dataclass(frozen=True)
+class ParsedChange:
+    routing_key: str
+    summary: str
+    source: str
+    timestamp: datetime | None
+    custom_details: dict[str, Any]
+    links: list[dict[str, str]]
+
+
+def parse_change_event(body: Any) -> ParsedChange:
+    """Validate a change event (`POST /v2/change/enqueue`); raise InvalidEvent naming each bad field."""
+    if not isinstance(body, dict):
+        raise InvalidEvent(["the request body must be a JSON object"])
+    errors: list[str] = []
+    routing_key = _text(body, "routing_key", "routing_key", errors, required=True, limit=255)
+    links = _objects(body, "links", "href", errors)
+    payload = body.get("payload")
+    summary = source = None
+    timestamp = None
+    details: dict[str, Any] = {}
+    if not isinstance(payload, dict):
+        errors.append("'payload' is missing or not an object")
+    else:
+        summary = _text(payload, "summary", "payload.summary", errors, required=True, limit=1024)
+        source = _text(payload, "source", "payload.source", errors, required=False, limit=255)
+        timestamp = parse_timestamp(payload.get("timestamp"), "payload.timestamp", errors)
+        raw = payload.get("custom_details")
+        if raw is not None and not isinstance(raw, dict):
+            errors.append("'payload.custom_details' must be an object")
+        details = raw if isinstance(raw, dict) else {}
+    if errors:
+        raise InvalidEvent(errors)
+    assert routing_key is not None and summary is not None
+    return ParsedChange(routing_key, summary, source or "", timestamp, details, links)

@@ -1,112 +1,198 @@
-"""Alert ingest: PagerDuty Events v2 (`/v2/enqueue`) and onduty's own `/api/v1/alerts`.
+"""Alert ingest: PagerDuty Events v2 (`/v2/enqueue`, `/v2/change/enqueue`), Alertmanager and Grafana
+webhooks (`/integrations/alertmanager/{key}`) and onduty's own `/api/v1/alerts`.
 
-Both answer 2xx only after the event is committed, and 503 (retry) when it cannot be stored.
+Events go to the group-commit writer; each request is answered 2xx only after its events are
+committed, 503 (retry) when they cannot be stored, 413 past the body limit, 429 past the key's rate.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from onduty.adapters.ingest.alertmanager import parse_webhook
 from onduty.adapters.ingest.native import NativeAlert
-from onduty.adapters.ingest.pagerduty import InvalidEvent, parse_event
-from onduty.app.ingest import IngestResult, ingest_event
+from onduty.adapters.ingest.pagerduty import InvalidEvent, parse_change_event, parse_event
+from onduty.app.changes import record_change
+from onduty.app.ingest import IngestResult
 from onduty.app.keys import hash_key
 from onduty.app.ports import NotFound, Unavailable
 from onduty.domain.alerts import AlertEvent
 from onduty.engine import metrics
+from onduty.engine.ingest_writer import Overloaded
 from onduty.web.auth import bearer
+from onduty.web.limits import BodyTooLarge, read_body, retry_after
 
 router = APIRouter(tags=["ingest"])
-
 PD_INVALID = "Event object is invalid"
+UNKNOWN_KEY = "is not a known integration key (create one with: onduty keys create --service SERVICE)"
 
 
-def _pd_invalid(errors: list[str]) -> JSONResponse:
+def reply(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+class Refused(Exception):
+    """An ingest request answered with an error: `response` says which and why."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def pd_error(errors: list[str], status: int = 400, headers: dict[str, str] | None = None) -> Refused:
     metrics.EVENTS_REJECTED.labels("pagerduty").inc()
-    return JSONResponse({"status": "invalid event", "message": PD_INVALID, "errors": errors}, 400)
+    return Refused(reply({"status": "invalid event", "message": PD_INVALID, "errors": errors}, status, headers))
 
 
-def _unavailable(exc: Exception) -> JSONResponse:
-    return JSONResponse({"status": "unavailable", "message": f"cannot store events right now: {exc}; "
-                         "retry shortly"}, 503, headers={"Retry-After": "5"})
+def plain_error(message: Any, status: int, source: str,
+                headers: dict[str, str] | None = None) -> Refused:
+    metrics.EVENTS_REJECTED.labels(source).inc()
+    return Refused(reply({"detail": message}, status, headers))
 
 
-def service_for(request: Request, routing_key: str) -> str | None:
-    key_hash = hash_key(routing_key)
-    cache = request.app.state.integration_key_cache
-    service = cache.get(key_hash)
-    if service is None:
-        with request.app.state.container.db.transaction() as store:
-            service = store.service_for_key(key_hash)
-        if service is not None:
-            cache.put(key_hash, service)
-    return service if isinstance(service, str) else None
-
-
-def store_event(request: Request, service_id: str, event: AlertEvent, source: str) -> IngestResult:
-    container = request.app.state.container
-    started = time.perf_counter()
-    result = ingest_event(container.db, service_id, event, container.clock.now())
-    metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
-    metrics.EVENTS_ACCEPTED.labels(source, result.decision.value).inc()
-    if result.decision.value in ("open", "acknowledge", "resolve"):
-        container.worker.wake()
-    return result
-
-
-def _json_body(raw: bytes) -> Any:
+async def body_json(request: Request) -> Any:
+    """The body parsed as JSON; BodyTooLarge past the limit, InvalidEvent when it is not JSON."""
+    raw = await read_body(request, request.app.state.container.settings.max_body_bytes)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidEvent([f"the request body is not valid JSON: {exc}"]) from None
 
 
+def _lookup(request: Request, key_hash: str) -> str | None:
+    with request.app.state.container.db.transaction() as store:
+        found: str | None = store.service_for_key(key_hash)
+        return found
+
+
+async def service_for(request: Request, routing_key: str) -> tuple[str | None, str]:
+    """(the key's service or None, the key's hash); lookups are cached briefly."""
+    key_hash = hash_key(routing_key)
+    cache = request.app.state.integration_key_cache
+    service = cache.get(key_hash)
+    if service is None:
+        service = await run_in_threadpool(_lookup, request, key_hash)
+        if service is not None:
+            cache.put(key_hash, service)
+    return (service if isinstance(service, str) else None), key_hash
+
+
+def check_rate(request: Request, key_hash: str, cost: int, refuse: Any) -> None:
+    wait = request.app.state.rate_limiter.take(key_hash, cost)
+    if wait > 0:
+        raise refuse([f"rate limit for this integration key exceeded; retry in {wait:.1f} s"], 429,
+                     {"Retry-After": retry_after(wait)})
+
+
+async def pagerduty_service(request: Request, routing_key: str) -> str:
+    """The service a PagerDuty routing key belongs to, once the key is known and within its rate."""
+    service_id, key_hash = await service_for(request, routing_key)
+    if service_id is None:
+        raise pd_error([f"'routing_key' {UNKNOWN_KEY}"])
+    check_rate(request, key_hash, 1, pd_error)
+    return service_id
+
+
+async def store_events(request: Request, items: Sequence[tuple[str, AlertEvent]], source: str) -> list[IngestResult]:
+    """Hand events to the group-commit writer and wait until they are committed."""
+    try:
+        results: list[IngestResult] = await asyncio.wrap_future(request.app.state.ingest_writer.submit(items))
+    except (Unavailable, Overloaded) as exc:
+        raise Refused(reply({"status": "unavailable", "message": f"cannot store events right now: {exc}; "
+                             "retry shortly"}, 503, {"Retry-After": "5"})) from None
+    except NotFound as exc:
+        raise plain_error(str(exc), 400, source) from None
+    for result in results:
+        metrics.EVENTS_ACCEPTED.labels(source, result.decision.value).inc()
+    return results
+
+
 @router.post("/v2/enqueue", status_code=202, summary="PagerDuty Events API v2")
-async def enqueue(request: Request) -> JSONResponse:
+async def enqueue(request: Request) -> Response:
     """Accept a PagerDuty v2 event (trigger, acknowledge, resolve); 202 once it is stored."""
     try:
-        parsed = parse_event(_json_body(await request.body()))
+        parsed = parse_event(await body_json(request))
+        service_id = await pagerduty_service(request, parsed.routing_key)
+        (result,) = await store_events(request, [(service_id, parsed.event)], "pagerduty")
     except InvalidEvent as exc:
-        return _pd_invalid(exc.errors)
+        return pd_error(exc.errors).response
+    except BodyTooLarge as exc:
+        return pd_error([str(exc)], 413).response
+    except Refused as exc:
+        return exc.response
+    return reply({"status": "success", "message": "Event processed", "dedup_key": result.dedup_key}, 202)
+
+
+@router.post("/v2/change/enqueue", status_code=202, summary="PagerDuty change events")
+async def change_enqueue(request: Request) -> Response:
+    """Record a change (a deploy, a data release) as a recent change of the key's service."""
     try:
-        service_id = await run_in_threadpool(service_for, request, parsed.routing_key)
-        if service_id is None:
-            return _pd_invalid(["'routing_key' is not a known integration key "
-                                "(create one with: onduty keys create --service SERVICE)"])
-        result = await run_in_threadpool(store_event, request, service_id, parsed.event, "pagerduty")
-    except Unavailable as exc:
-        return _unavailable(exc)
+        parsed = parse_change_event(await body_json(request))
+        service_id = await pagerduty_service(request, parsed.routing_key)
+        container = request.app.state.container
+        await run_in_threadpool(record_change, container.db, service_id, parsed.summary, parsed.source,
+                                parsed.timestamp, parsed.custom_details, parsed.links, container.clock.now())
+    except InvalidEvent as exc:
+        return pd_error(exc.errors).response
+    except BodyTooLarge as exc:
+        return pd_error([str(exc)], 413).response
+    except Refused as exc:
+        return exc.response
     except NotFound as exc:
-        return _pd_invalid([f"'routing_key': {exc}"])
-    return JSONResponse({"status": "success", "message": "Event processed", "dedup_key": result.dedup_key}, 202)
+        return pd_error([f"'routing_key': {exc}"]).response
+    return reply({"status": "success", "message": "Change event processed"}, 202)
+
+
+@router.post("/integrations/alertmanager/{key}", summary="Prometheus Alertmanager / Grafana webhook")
+async def alertmanager(request: Request, key: str) -> Response:
+    """Alertmanager webhook v4 or Grafana webhook: every alert of the group, firing or resolved."""
+    try:
+        events = parse_webhook(await body_json(request))
+        service_id, key_hash = await service_for(request, key)
+        if service_id is None:
+            raise plain_error(f"the key in the URL {UNKNOWN_KEY}", 401, "alertmanager")
+        check_rate(request, key_hash, max(len(events), 1),
+                   lambda errors, status, headers: plain_error(errors[0], status, "alertmanager", headers))
+        results = await store_events(request, [(service_id, e) for e in events], "alertmanager")
+    except InvalidEvent as exc:
+        return plain_error(exc.errors, 400, "alertmanager").response
+    except BodyTooLarge as exc:
+        return plain_error(str(exc), 413, "alertmanager").response
+    except Refused as exc:
+        return exc.response
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.decision.value] = counts.get(result.decision.value, 0) + 1
+    return reply({"status": "success", "alerts": len(results), "decisions": counts}, 200)
 
 
 @router.post("/api/v1/alerts", status_code=202, summary="Native alert (integration key as Bearer)")
-async def native_alert(request: Request) -> JSONResponse:
+async def native_alert(request: Request) -> Response:
     """Accept one alert in onduty's own format; the integration key is sent as a Bearer token."""
     routing_key = bearer(request)
     try:
-        alert = NativeAlert.model_validate(_json_body(await request.body()))
-    except InvalidEvent as exc:
-        return JSONResponse({"detail": exc.errors}, 400)
-    except ValidationError as exc:
-        return JSONResponse({"detail": [
-            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()
-        ]}, 400)
-    try:
-        service_id = await run_in_threadpool(service_for, request, routing_key)
+        try:
+            alert = NativeAlert.model_validate(await body_json(request))
+        except ValidationError as exc:
+            raise plain_error([{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+                               for e in exc.errors()], 400, "api") from None
+        service_id, key_hash = await service_for(request, routing_key)
         if service_id is None:
-            return JSONResponse({"detail": "unknown integration key; create one with: "
-                                 "onduty keys create --service SERVICE"}, 401)
-        result = await run_in_threadpool(store_event, request, service_id, alert.to_event(), "api")
-    except Unavailable as exc:
-        return _unavailable(exc)
-    return JSONResponse({"status": "accepted", "key": result.dedup_key, "action": result.decision.value,
-                         "incident_id": result.incident_id}, 202)
+            raise plain_error("unknown integration key; create one with: onduty keys create --service SERVICE",
+                              401, "api")
+        check_rate(request, key_hash, 1, lambda errors, status, headers: plain_error(errors, status, "api", headers))
+        (result,) = await store_events(request, [(service_id, alert.to_event())], "api")
+    except InvalidEvent as exc:
+        return plain_error(exc.errors, 400, "api").response
+    except BodyTooLarge as exc:
+        return plain_error(str(exc), 413, "api").response
+    except Refused as exc:
+        return exc.response
+    return reply({"status": "accepted", "key": result.dedup_key, "action": result.decision.value,
+                  "incident_id": result.incident_id, "service": result.service_id}, 202)

@@ -10,6 +10,8 @@ from onduty.app.incidents import add_note, change_status
 from onduty.app.ports import ApiKey, IncidentFilter, NotFound
 from onduty.domain.incidents import IllegalTransition, Status
 from onduty.domain.severity import Severity
+from onduty.web.alerting_schemas import IncidentDetailOut
+from onduty.web.api.alerting import incident_detail
 from onduty.web.auth import Responder, Viewer
 from onduty.web.schemas import ActionIn, IncidentOut, NoteIn, TimelineOut
 
@@ -47,13 +49,10 @@ def list_incidents(
         return [IncidentOut.of(i) for i in store.incidents(query)]
 
 
-@router.get("/{incident_id}", response_model=IncidentOut)
-def get_incident(request: Request, incident_id: int, key: Viewer) -> IncidentOut:
-    with request.app.state.container.db.transaction() as store:
-        incident = store.incident(incident_id, key.client_id)
-        if incident is None:
-            raise _not_found(incident_id)
-        return IncidentOut.of(incident)
+@router.get("/{incident_id}", response_model=IncidentDetailOut)
+def get_incident(request: Request, incident_id: int, key: Viewer) -> IncidentDetailOut:
+    """The incident with its alerts, every service it affects, and recent changes around it."""
+    return incident_detail(request, incident_id, key.client_id)
 
 
 @router.get("/{incident_id}/timeline", response_model=list[TimelineOut])

@@ -1,0 +1,113 @@
+"""A small, fast HTTP/1.1 load generator: N keep-alive connections, each sending prepared requests one
+after another and timing each answer. Plain asyncio streams (uvloop when installed), so the client
+side costs little next to the server being measured; httpx would be the bottleneck at these rates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Load:
+    """What a run sent and got: status counts, per-request latencies (s), events carried, wall time."""
+
+    statuses: Counter[int | str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    events_ok: int = 0
+    seconds: float = 0.0
+    bodies: list[bytes] = field(default_factory=list)  # kept only when asked
+
+    def figures(self) -> dict[str, object]:
+        ordered = sorted(self.latencies)
+
+        def pct(p: float) -> float:
+            if not ordered:
+                return 0.0
+            return round(ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))] * 1000, 2)
+
+        return {
+            "requests": len(self.latencies), "seconds": round(self.seconds, 3),
+            "events_per_s": round(self.events_ok / self.seconds, 1) if self.seconds else 0.0,
+            "latency_ms": {"p50": pct(50), "p90": pct(90), "p99": pct(99), "max": pct(100)},
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+        }
+
+
+def request_bytes(url: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
+    host = urlsplit(url).netloc
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
+             f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        lowered = name.strip().lower()
+        if lowered == b"content-length":
+            length = int(value.strip())
+        elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        body = b""
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                return status, body
+            body += chunk[:-2]
+    return status, (await reader.readexactly(length) if length else b"")
+
+
+async def _connection(url: str, work: Iterator[tuple[bytes, int]], load: Load, keep_bodies: bool) -> None:
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port, limit=1 << 22)
+    try:
+        for payload, events in work:
+            started = time.perf_counter()
+            try:
+                writer.write(payload)
+                status, body = await _read_response(reader)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                load.statuses[type(exc).__name__] += 1
+                load.latencies.append(time.perf_counter() - started)
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port, limit=1 << 22)
+                continue
+            load.latencies.append(time.perf_counter() - started)
+            load.statuses[status] += 1
+            if 200 <= status < 300:
+                load.events_ok += events
+            if keep_bodies:
+                load.bodies.append(body)
+    finally:
+        writer.close()
+
+
+async def _run(url: str, requests: list[tuple[bytes, int]], concurrency: int, keep_bodies: bool) -> Load:
+    load = Load()
+    work = iter(requests)  # shared: each connection takes the next request when it is free
+    started = time.perf_counter()
+    await asyncio.gather(*(_connection(url, work, load, keep_bodies) for _ in range(concurrency)))
+    load.seconds = time.perf_counter() - started
+    return load
+
+
+def run(url: str, requests: list[tuple[bytes, int]], concurrency: int, keep_bodies: bool = False) -> Load:
+    """Send every (request bytes, events it carries) over `concurrency` connections; return the figures."""
+    try:
+        import uvloop
+
+        return uvloop.run(_run(url, requests, concurrency, keep_bodies))
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.run(_run(url, requests, concurrency, keep_bodies))

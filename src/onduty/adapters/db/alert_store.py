@@ -1,0 +1,284 @@
+"""The alert-handling half of the Store port, in SQLAlchemy Core: bulk upserts guarded by the open-alert
+unique index, grouping guarded by the active-group unique index, affected services, silences, changes
+and heartbeats. SqlStore inherits it; the methods run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from onduty.adapters.db import tables as t
+from onduty.app.ports import AlertFilter, Conflict
+from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
+from onduty.domain.changes import Change
+from onduty.domain.heartbeats import HeartbeatState
+from onduty.domain.matchers import parse_matchers
+from onduty.domain.suppression import Silence
+
+UPSERT_CHUNK = 500
+_COLUMNS = ("service_id, dedup_key, incident_id, status, summary, source, severity, first_signal_at, created_at, "
+            "updated_at, resolved_at, occurrences, details")
+_SQL_CACHE: dict[tuple[int, bool], str] = {}
+
+
+def _upsert_sql(rows: int, postgres: bool) -> str:
+    """INSERT … ON CONFLICT on the open-alert index (its predicate written as the index has it) … RETURNING."""
+    sql = _SQL_CACHE.get((rows, postgres))
+    if sql is None:
+        p = "%s" if postgres else "?"
+        values = f"({p}, {p}, NULL, {p}, {p}, {p}, {p}, {p}, {p}, {p}, NULL, {p}, " + \
+            (f"CAST({p} AS JSON))" if postgres else f"{p})")
+        sql = (f"INSERT INTO alerts ({_COLUMNS}) VALUES " + ", ".join([values] * rows) +
+               " ON CONFLICT (service_id, dedup_key) WHERE status != 'resolved' DO UPDATE SET "
+               "occurrences = alerts.occurrences + excluded.occurrences, updated_at = excluded.updated_at "
+               "RETURNING id, service_id, dedup_key, status, incident_id, occurrences")
+        _SQL_CACHE[(rows, postgres)] = sql
+    return sql
+
+
+def _sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime writes (naive UTC), so comparisons and reads agree."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _pg_time(value: datetime) -> datetime:
+    return value
+
+
+def _sqlite_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_pg_json = _sqlite_json
+
+
+class AlertStore:
+    session: Session
+    _locking: bool
+
+    def _flush_pending(self) -> None:
+        """Write pending ORM changes (and, when batching, buffered rows) before a statement of our own."""
+        self.session.flush()
+
+    def _forget_loaded(self) -> None:
+        """After writing alerts behind the ORM's back, make loaded objects read the rows again."""
+        if self.session.identity_map:
+            self.session.expire_all()
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self._locking else sqlite
+        return dialect.insert(table)
+
+    # -- alerts ----------------------------------------------------------------------------------
+    def upsert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> dict[tuple[str, str], UpsertOutcome]:
+        """Insert each key's alert, or count the triggers into its open alert: one statement per 500 keys.
+
+        The open-alert unique index decides, not a read first, so racing writers cannot both insert.
+        A row is new exactly when its stored count equals this batch's count (repeats only add).
+        This is the hottest statement of ingest, so it is written for the driver directly: building
+        the parameters through SQLAlchemy's type layer cost more than the database did.
+        """
+        if not rows:
+            return {}
+        self._flush_pending()
+        ordered = sorted(rows, key=lambda r: (r.service_id, r.dedup_key))  # one lock order: no deadlocks
+        counts = {(r.service_id, r.dedup_key): r.occurrences for r in ordered}
+        stamp, json_value = (_pg_time, _pg_json) if self._locking else (_sqlite_time, _sqlite_json)
+        at = stamp(now)
+        connection = self.session.connection()
+        found = {}
+        for start in range(0, len(ordered), UPSERT_CHUNK):
+            chunk = ordered[start:start + UPSERT_CHUNK]
+            params: list[Any] = []
+            for r in chunk:
+                params += [r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
+                           stamp(r.first_signal_at) if r.first_signal_at else None, at, at, r.occurrences,
+                           json_value(r.details)]
+            sql = _upsert_sql(len(chunk), self._locking)
+            for row in connection.exec_driver_sql(sql, tuple(params)):
+                key = (row[1], row[2])
+                found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
+        self._forget_loaded()
+        return found
+
+    def place_alerts(self, placements: Sequence[tuple[int, int | None, str]]) -> None:
+        """Set (alert id → incident id, status) for alerts just stored or promoted."""
+        if not placements:
+            return
+        self._flush_pending()
+        c = t.alerts.c
+        stmt = update(t.alerts).where(c.id == bindparam("b_id")).values(
+            incident_id=bindparam("b_incident"), status=bindparam("b_status"))
+        self.session.execute(stmt, [{"b_id": a, "b_incident": i, "b_status": s} for a, i, s in placements])
+        self._forget_loaded()
+
+    def alerts(self, query: AlertFilter) -> list[Alert]:
+        self._flush_pending()
+        c = t.alerts.c
+        stmt = select(Alert).order_by(c.id.desc()).limit(query.limit)
+        if query.status is not None:
+            stmt = stmt.where(c.status == query.status)
+        if query.service_ids is not None:
+            stmt = stmt.where(c.service_id.in_(query.service_ids))
+        return list(self.session.scalars(stmt))
+
+    # -- grouping, inhibition, affected services -------------------------------------------------
+    def active_groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, datetime]]:
+        """(service, group key) → (group row id, incident id, window end) for groups still marked active."""
+        if not keys:
+            return {}
+        self._flush_pending()
+        c = t.alert_groups.c
+        stmt = select(c.id, c.service_id, c.group_key, c.incident_id, c.closes_at).where(
+            c.active.is_(True), tuple_(c.service_id, c.group_key).in_(list(set(keys)))
+        )
+        return {(r.service_id, r.group_key): (r.id, r.incident_id, r.closes_at) for r in self.session.execute(stmt)}
+
+    def close_groups(self, group_ids: Sequence[int]) -> None:
+        if group_ids:
+            self._flush_pending()
+            self.session.execute(update(t.alert_groups).where(t.alert_groups.c.id.in_(group_ids)).values(active=False))
+
+    def open_group(self, service_id: str, group_key: str, incident_id: int, opened_at: datetime,
+                   closes_at: datetime) -> None:
+        """Mark `incident_id` as its group's incident; Conflict when another writer opened the group first."""
+        self._flush_pending()
+        try:
+            self.session.execute(insert(t.alert_groups).values(
+                service_id=service_id, group_key=group_key, incident_id=incident_id,
+                opened_at=opened_at, closes_at=closes_at, active=True,
+            ))
+        except IntegrityError as exc:  # the transaction is lost: the caller retries it whole
+            raise Conflict(f"group {group_key!r} of {service_id} was opened by another writer") from exc
+
+    def open_incident_status(self, incident_ids: Sequence[int]) -> dict[int, str]:
+        """Statuses of these incidents, row-locked on PostgreSQL so a resolve cannot slip in meanwhile."""
+        if not incident_ids:
+            return {}
+        self._flush_pending()
+        c = t.incidents.c
+        stmt = select(c.id, c.status).where(c.id.in_(sorted(set(incident_ids)))).order_by(c.id)
+        if self._locking:
+            stmt = stmt.with_for_update()
+        return {r.id: r.status for r in self.session.execute(stmt)}
+
+    def open_incidents_affecting(self, service_ids: Sequence[str]) -> dict[str, int]:
+        """For each service, the oldest open incident that lists it as affected."""
+        if not service_ids:
+            return {}
+        self._flush_pending()
+        s, i = t.incident_services.c, t.incidents.c
+        stmt = (
+            select(s.service_id, func.min(s.incident_id).label("incident_id"))
+            .join(t.incidents, i.id == s.incident_id)
+            .where(s.service_id.in_(list(set(service_ids))), i.status != "resolved")
+            .group_by(s.service_id)
+        )
+        return {r.service_id: r.incident_id for r in self.session.execute(stmt)}
+
+    def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
+        """(incident id, service id, reason) rows; a service already listed keeps its first reason."""
+        if not rows:
+            return
+        self._flush_pending()
+        stmt = self._insert(t.incident_services).on_conflict_do_nothing(
+            index_elements=[t.incident_services.c.incident_id, t.incident_services.c.service_id]
+        )
+        unique = {(i, s): r for i, s, r in reversed(rows)}
+        self.session.execute(stmt, [{"incident_id": i, "service_id": s, "reason": r, "added_at": now}
+                                    for (i, s), r in unique.items()])
+
+    def affected_services(self, incident_id: int) -> list[tuple[str, str, datetime]]:
+        self._flush_pending()
+        c = t.incident_services.c
+        stmt = select(c.service_id, c.reason, c.added_at).where(c.incident_id == incident_id).order_by(
+            c.added_at, c.reason != "origin", c.service_id)
+        return [(r.service_id, r.reason, r.added_at) for r in self.session.execute(stmt)]
+
+    # -- silences --------------------------------------------------------------------------------
+    def add_silence(self, silence: Silence, now: datetime) -> int:
+        result = self.session.execute(insert(t.silences).values(
+            matchers=[str(m) for m in silence.matchers], service_id=silence.service_id,
+            starts_at=silence.start, ends_at=silence.end, created_by=silence.created_by,
+            comment=silence.comment, created_at=now,
+        ).returning(t.silences.c.id))
+        return int(result.scalar_one())
+
+    def silences(self, now: datetime, include_expired: bool = False) -> list[Silence]:
+        """Silences not yet over (active or pending); with `include_expired`, every one, newest first."""
+        c = t.silences.c
+        stmt = select(t.silences).order_by(c.id.desc())
+        if not include_expired:
+            stmt = stmt.where(c.ends_at > now, (c.expired_at.is_(None)) | (c.expired_at > now))
+        return [
+            Silence(parse_matchers(r.matchers), r.starts_at, r.ends_at, r.created_by, r.comment, r.service_id,
+                    r.expired_at, r.id)
+            for r in self.session.execute(stmt)
+        ]
+
+    def expire_silence(self, silence_id: int, by: str, now: datetime) -> bool:
+        c = t.silences.c
+        result = self.session.execute(
+            update(t.silences).where(c.id == silence_id, c.expired_at.is_(None), c.ends_at > now)
+            .values(expired_at=now, expired_by=by).returning(c.id)
+        )
+        return result.first() is not None
+
+    # -- changes ---------------------------------------------------------------------------------
+    def add_change(self, change: Change) -> int:
+        result = self.session.execute(insert(t.changes).values(
+            service_id=change.service_id, summary=change.summary, source=change.source,
+            occurred_at=change.occurred_at, received_at=change.received_at, details=change.details,
+            links=change.links,
+        ).returning(t.changes.c.id))
+        return int(result.scalar_one())
+
+    def changes(self, service_ids: Sequence[str], since: datetime, limit: int = 100) -> list[Change]:
+        c = t.changes.c
+        stmt = (select(t.changes).where(c.service_id.in_(list(service_ids)), c.occurred_at >= since)
+                .order_by(c.occurred_at.desc(), c.id.desc()).limit(limit))
+        return [Change(r.service_id, r.summary, r.source, r.occurred_at, r.received_at, r.details, r.links, r.id)
+                for r in self.session.execute(stmt)]
+
+    # -- heartbeats ------------------------------------------------------------------------------
+    def add_heartbeat_key(self, key_hash: str, check_id: str, now: datetime) -> None:
+        self.session.execute(insert(t.heartbeat_keys).values(key_hash=key_hash, check_id=check_id, created_at=now))
+
+    def check_for_key(self, key_hash: str) -> str | None:
+        c = t.heartbeat_keys.c
+        return self.session.scalar(select(c.check_id).where(c.key_hash == key_hash))
+
+    def heartbeat(self, check_id: str) -> HeartbeatState | None:
+        stmt = select(t.heartbeats).where(t.heartbeats.c.check_id == check_id)
+        row = self.session.execute(stmt.with_for_update() if self._locking else stmt).first()
+        return _heartbeat(row) if row else None
+
+    def heartbeats(self) -> list[HeartbeatState]:
+        return [_heartbeat(r) for r in self.session.execute(select(t.heartbeats).order_by(t.heartbeats.c.check_id))]
+
+    def save_heartbeat(self, state: HeartbeatState) -> None:
+        values = {"service_id": state.service_id, "last_beat_at": state.last_beat_at, "due_at": state.due_at,
+                  "missed_at": state.missed_at, "beats": state.beats}
+        stmt = self._insert(t.heartbeats).values(check_id=state.check_id, **values)
+        self.session.execute(stmt.on_conflict_do_update(index_elements=[t.heartbeats.c.check_id], set_=values))
+
+    def due_heartbeats(self, now: datetime, limit: int) -> list[HeartbeatState]:
+        """Checks past due and not yet reported missed; skipped when another worker holds them."""
+        c = t.heartbeats.c
+        stmt = (select(t.heartbeats).where(c.due_at <= now, c.missed_at.is_(None))
+                .order_by(c.due_at).limit(limit))
+        if self._locking:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [_heartbeat(r) for r in self.session.execute(stmt)]
+
+
+def _heartbeat(row: Any) -> HeartbeatState:
+    return HeartbeatState(row.check_id, row.service_id, row.last_beat_at, row.due_at, row.missed_at, row.beats)

@@ -1,0 +1,140 @@
+"""Place new alerts: join their group's open incident, join the open incident of a service they depend
+on (inhibition: the blast radius pages once), or open an incident of their own. One round of a batch
+is placed with a handful of queries, whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from onduty.app.incidents import declare
+from onduty.app.ports import Store
+from onduty.domain.alerts import AlertEvent, Decision, details_of, group_digest
+from onduty.domain.incidents import TimelineEntry
+from onduty.domain.model import Directory, Service
+from onduty.domain.routing import AlertPolicy, Route, classify
+from onduty.domain.suppression import Silence, suppressed_by, upstream
+
+
+@dataclass
+class Pending:
+    """A stored alert that needs an incident; `indexes` are the batch positions of its triggers."""
+
+    alert_id: int
+    service_id: str
+    event: AlertEvent
+    route: Route
+    indexes: list[int]
+
+
+@dataclass
+class Placed:
+    service_id: str
+    event: AlertEvent
+    incident_id: int
+    decision: Decision
+    indexes: list[int] = field(default_factory=list)
+
+
+class Placer:
+    def __init__(self, store: Store, directory: Directory, policy: AlertPolicy, now: datetime):
+        self.store, self.directory, self.policy, self.now = store, directory, policy, now
+        self._silences: list[Silence] | None = None
+
+    def suppressed_by(self, service_id: str, labels: dict[str, str]) -> str | None:
+        """Why an alert of `service_id` with `labels` must not page now, or None."""
+        if self._silences is None:
+            self._silences = [s for s in self.store.silences(self.now) if s.state(self.now) == "active"]
+        if not self._silences and not self.policy.maintenance:
+            return None
+        service = self.directory.services[service_id]
+        client = self.directory.clients.get(service.client_id)
+        return suppressed_by(service, client.time_zone if client else "UTC", labels, self.now,
+                             self._silences, self.policy.maintenance)
+
+    def place(self, pending: Sequence[Pending]) -> list[Placed]:
+        if not pending:
+            return []
+        services = self.directory.services
+        group_keys = {p.alert_id: group_digest(p.event.group) for p in pending if p.event.group}
+        groups = self.store.active_groups([(p.service_id, group_keys[p.alert_id])
+                                           for p in pending if p.alert_id in group_keys])
+        ups = {p.service_id: upstream(services, p.service_id) for p in pending}
+        affecting = self.store.open_incidents_affecting(sorted({s for chain in ups.values() for s in chain}))
+        status = self.store.open_incident_status([g[1] for g in groups.values()] + list(affecting.values()))
+        stale = [g[0] for g in groups.values() if g[2] <= self.now or status.get(g[1], "resolved") == "resolved"]
+        self.store.close_groups(stale)
+        live = {key: g[1] for key, g in groups.items() if g[0] not in stale}
+        placed: list[Placed] = []
+        placements: list[tuple[int, int | None, str]] = []
+        affected: list[tuple[int, str, str]] = []
+        joins: dict[tuple[int, str], list[Pending]] = {}  # (incident, how) → alerts that joined it
+        for p in pending:
+            service = services[p.service_id]
+            group = group_keys.get(p.alert_id)
+            joined = live.get((p.service_id, group)) if group else None
+            inhibitor = next((s for s in ups[p.service_id]
+                              if status.get(affecting.get(s, -1), "resolved") != "resolved"), None)
+            if joined is not None:
+                result = Placed(p.service_id, p.event, joined, Decision.GROUP, p.indexes)
+                joins.setdefault((joined, "alert.grouped"), []).append(p)
+            elif inhibitor is not None:
+                target = affecting[inhibitor]
+                result = Placed(p.service_id, p.event, target, Decision.INHIBIT, p.indexes)
+                affected.append((target, p.service_id, "inhibit"))
+                joins.setdefault((target, f"alert.inhibited:{inhibitor}"), []).append(p)
+            else:
+                incident_id = self._open(p, service)
+                result = Placed(p.service_id, p.event, incident_id, Decision.OPEN, p.indexes)
+                affected.append((incident_id, p.service_id, "origin"))
+                if group:
+                    window = self.policy.for_service(p.service_id).group_window
+                    self.store.open_group(p.service_id, group, incident_id, self.now, self.now + window)
+                    live[(p.service_id, group)] = incident_id
+                status[incident_id] = "triggered"  # later alerts of dependent services in this round join it
+                affecting.setdefault(p.service_id, incident_id)
+            placements.append((p.alert_id, result.incident_id, "triggered"))
+            placed.append(result)
+        self.store.place_alerts(placements)
+        self.store.add_affected_services(affected, self.now)
+        for (incident_id, how), joined_alerts in joins.items():
+            self._note(incident_id, how, joined_alerts)
+        return placed
+
+    def _open(self, p: Pending, service: Service) -> int:
+        event = p.event
+        actor = event.source or "integration"
+        found = classify(self.policy, self.directory.severity, event.labels, service.id, service.kind, event.severity)
+        incident = declare(self.store, self.directory, service, event.summary or "(no summary)", found.severity,
+                           self.now, actor, event.timestamp or self.now)
+        incident.incident_type = found.incident_type
+        assert incident.id is not None
+        self.store.append(incident.id, [
+            TimelineEntry(self.now, "alert.triggered", f"Alert from {actor}: {event.summary}", actor,
+                          {"dedup_key": event.dedup_key, "severity": event.severity, **details_of(event)}),
+            TimelineEntry(self.now, "alert.classified", f"{p.route.note.capitalize()}; {found.note}", "onduty",
+                          {"service": service.id, "route_rule": p.route.rule, "severity": int(found.severity),
+                           "severity_rule": found.severity_rule, "type": found.incident_type,
+                           "type_rule": found.type_rule}),
+        ])
+        return incident.id
+
+    def _note(self, incident_id: int, how: str, joined: list[Pending]) -> None:
+        """One timeline entry per incident and round, however many alerts joined (a storm stays readable)."""
+        first = joined[0]
+        kind, _, inhibitor = how.partition(":")
+        count = f"{len(joined)} alerts" if len(joined) > 1 else "Alert"
+        if kind == "alert.grouped":
+            message = f"{count} joined the incident's group ({first.event.group}): {first.event.summary}"
+        else:
+            names = sorted({self.directory.services[p.service_id].name for p in joined})
+            message = (f"{count} of {', '.join(names)} joined this incident instead of paging: "
+                       f"{'they depend' if len(names) > 1 else 'it depends'} on "
+                       f"{self.directory.services[inhibitor].name}: {first.event.summary}")
+        self.store.append(incident_id, [TimelineEntry(
+            self.now, kind, message, first.event.source or "integration",
+            {"alerts": [{"dedup_key": p.event.dedup_key, "service": p.service_id, "summary": p.event.summary}
+                        for p in joined[:50]], "count": len(joined), "route": first.route.note},
+        )])

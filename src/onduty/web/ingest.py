@@ -1,0 +1,26 @@
+"""Build the ingest machinery of one app: the group-commit writer and the per-key rate limiter."""
+
+from __future__ import annotations
+
+from onduty.adapters.db.batch_store import batch_transactions
+from onduty.app.ingest import IngestResult
+from onduty.bootstrap import Container
+from onduty.config import Settings
+from onduty.domain.alerts import Decision
+from onduty.engine.ingest_writer import IngestWriter
+from onduty.web.limits import RateLimiter
+
+WAKES_THE_WORKER = {Decision.OPEN, Decision.ACKNOWLEDGE, Decision.RESOLVE}
+
+
+def ingest_writer(container: Container) -> IngestWriter:
+    def committed(results: list[IngestResult]) -> None:
+        if any(r.decision in WAKES_THE_WORKER for r in results):
+            container.worker.wake()  # a new incident pages now, not at the next poll
+
+    return IngestWriter(batch_transactions(container.db), container.clock, on_commit=committed,
+                        max_batch_events=container.settings.ingest_batch_events)
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    return RateLimiter(settings.ingest_rate_per_key, settings.ingest_burst_per_key)

@@ -1,0 +1,84 @@
+"""Group commit: many requests in one transaction, each answered after the commit; a bad request fails
+alone and the others in its batch are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from onduty.adapters.db.batch_store import batch_transactions
+from onduty.app.ports import IncidentFilter
+from onduty.bootstrap import Container
+from onduty.domain.alerts import AlertEvent, AlertUpsert, Decision
+from onduty.engine.ingest_writer import IngestWriter
+
+
+class PoisonedStore:
+    """Delegates to the real store, but fails any batch holding the key 'poison'."""
+
+    def __init__(self, store: Any):
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def upsert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> Any:
+        if any(r.dedup_key == "poison" for r in rows):
+            raise RuntimeError("this row breaks the database")
+        return self._store.upsert_alerts(rows, now)
+
+
+def trigger(key: str) -> AlertEvent:
+    return AlertEvent("trigger", key, "relevance fell", "monitor", "error")
+
+
+def counting(planned: Container, commits: list[int], poisoned: bool = False) -> Any:
+    real = batch_transactions(planned.db)
+
+    @contextmanager
+    def txs() -> Iterator[Any]:
+        with real() as store:
+            yield PoisonedStore(store) if poisoned else store
+        commits.append(1)
+
+    return txs
+
+
+def test_one_bad_request_fails_alone_and_the_rest_of_its_batch_is_stored(planned: Container) -> None:
+    commits: list[int] = []
+    writer = IngestWriter(counting(planned, commits, poisoned=True), planned.clock, autostart=False)
+    futures = [writer.submit([("recs-model", trigger(key))]) for key in ("a", "poison", "b")]
+    writer.start()  # everything is queued: the three requests meet in one batch
+    with pytest.raises(RuntimeError):
+        futures[1].result(timeout=10)
+    assert futures[0].result(timeout=10)[0].decision is Decision.OPEN
+    assert futures[2].result(timeout=10)[0].decision is Decision.OPEN
+    writer.stop()
+    assert len(commits) == 2  # the batch of three failed; "a" and "b" were then stored one by one
+    with planned.db.transaction() as store:
+        assert len(store.incidents(IncidentFilter())) == 2
+
+
+def test_concurrent_requests_share_one_commit(planned: Container) -> None:
+    commits: list[int] = []
+    writer = IngestWriter(counting(planned, commits), planned.clock, autostart=False)
+    futures = [writer.submit([("recs-model", trigger(f"k{n}"))]) for n in range(20)]
+    writer.start()
+    results = [f.result(timeout=10)[0] for f in futures]
+    writer.stop()
+    assert all(r.decision is Decision.OPEN for r in results)
+    assert len({r.incident_id for r in results}) == 20
+    assert len(commits) == 1  # twenty requests, one transaction
+
+
+def test_stopped_writer_refuses_new_events(planned: Container) -> None:
+    from onduty.app.ports import Unavailable
+
+    writer = IngestWriter(batch_transactions(planned.db), planned.clock)
+    writer.stop()
+    with pytest.raises(Unavailable):
+        writer.submit([("recs-model", trigger("late"))])
