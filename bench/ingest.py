@@ -40,7 +40,7 @@ from pathlib import Path
 import httpx
 import orjson
 from alertmanager_side import alertmanager, api_requests
-from loadgen import Load, request_bytes
+from loadgen import Load, request_bytes, run_paced
 from loadgen import run as send
 
 REPO = Path(__file__).resolve().parent.parent
@@ -239,6 +239,21 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     return results
 
 
+def run_rate(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    """Single PagerDuty events at a fixed rate (open loop): the latency a steady source sees."""
+    prefix = f"r{uuid.uuid4().hex[:6]}"
+    hot = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
+    with onduty_server(args, workdir) as (base, key, _server):
+        warm, _ = pd_requests(base, key, f"{prefix}-w", 300, 0.0, hot, 2)
+        send(base, warm, 8)
+        count = int(args.rate * args.seconds)
+        requests, _ = pd_requests(base, key, f"{prefix}-m", count, args.dedup_ratio, hot, args.seed)
+        load = run_paced(base, requests, args.rate)
+        return {"onduty_pd_fixed_rate": measured(f"onduty pd at {args.rate:g}/s", load, {
+            "rate_per_s": args.rate, "events": count, "dedup_ratio": args.dedup_ratio,
+            "latency_measured_from": "each request's due time (open loop)"})}
+
+
 def run_storm(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     """100,000 critical triggers over 1,000 keys: exactly 1,000 incidents, each paging its first level once."""
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
@@ -282,6 +297,8 @@ def main() -> None:
     parser.add_argument("--worker", choices=("inline", "process", "none"), default="process",
                         help="the worker in the server process, in its own process (default), or not at all")
     parser.add_argument("--storm", action="store_true", help="run the alert storm instead")
+    parser.add_argument("--rate", type=float, help="instead: single events at this fixed rate per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="with --rate: how long (default 20)")
     parser.add_argument("--storm-alerts", type=int, default=100_000)
     parser.add_argument("--storm-keys", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=1)
@@ -291,7 +308,12 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="onduty-bench-"))
     note(f"work dir {workdir}; database {args.database_url or 'fresh SQLite file'}")
     try:
-        figures = run_storm(args, workdir) if args.storm else run_compare(args, workdir)
+        if args.storm:
+            figures = run_storm(args, workdir)
+        elif args.rate:
+            figures = run_rate(args, workdir)
+        else:
+            figures = run_compare(args, workdir)
     except BaseException:
         note(f"kept {workdir} (server log, database) to look into")
         raise

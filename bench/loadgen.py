@@ -70,12 +70,17 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, (await reader.readexactly(length) if length else b"")
 
 
-async def _connection(url: str, work: Iterator[tuple[bytes, int]], load: Load, keep_bodies: bool) -> None:
+async def _connection(url: str, work: Iterator[tuple[bytes, int, float | None]], load: Load,
+                      keep_bodies: bool) -> None:
+    """Send the next request whenever this connection is free; a paced request waits for its due time
+    and is timed from it, so a server that falls behind shows the queueing in its latency."""
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port, limit=1 << 22)
     try:
-        for payload, events in work:
-            started = time.perf_counter()
+        for payload, events, due in work:
+            if due is not None:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            started = due if due is not None else time.perf_counter()
             try:
                 writer.write(payload)
                 status, body = await _read_response(reader)
@@ -96,7 +101,7 @@ async def _connection(url: str, work: Iterator[tuple[bytes, int]], load: Load, k
 
 async def _run(url: str, requests: list[tuple[bytes, int]], concurrency: int, keep_bodies: bool) -> Load:
     load = Load()
-    work = iter(requests)  # shared: each connection takes the next request when it is free
+    work = ((payload, events, None) for payload, events in requests)  # shared by every connection
     started = time.perf_counter()
     await asyncio.gather(*(_connection(url, work, load, keep_bodies) for _ in range(concurrency)))
     load.seconds = time.perf_counter() - started
@@ -111,3 +116,22 @@ def run(url: str, requests: list[tuple[bytes, int]], concurrency: int, keep_bodi
         return uvloop.run(_run(url, requests, concurrency, keep_bodies))
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         return asyncio.run(_run(url, requests, concurrency, keep_bodies))
+
+
+async def _run_paced(url: str, requests: list[tuple[bytes, int]], rate: float, connections: int) -> Load:
+    load = Load()
+    started = time.perf_counter()
+    work = ((payload, events, started + i / rate) for i, (payload, events) in enumerate(requests))
+    await asyncio.gather(*(_connection(url, work, load, False) for _ in range(connections)))
+    load.seconds = time.perf_counter() - started
+    return load
+
+
+def run_paced(url: str, requests: list[tuple[bytes, int]], rate: float, connections: int = 64) -> Load:
+    """Send at a fixed `rate` (open loop), timing each request from when it was due."""
+    try:
+        import uvloop
+
+        return uvloop.run(_run_paced(url, requests, rate, connections))
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.run(_run_paced(url, requests, rate, connections))

@@ -38,4 +38,6 @@ def build(
     if migrate:
         upgrade(db.engine)
     chosen = dict(channels) if channels is not None else default_channels(settings)
-    return Container(settings, db, clock or SystemClock(), Worker(db, chosen), chosen)
+    # SQLite has one writer: small worker transactions keep ingest's wait for the lock short.
+    batch = 100 if db.is_postgres else 10
+    return Container(settings, db, clock or SystemClock(), Worker(db, chosen, batch=batch), chosen)

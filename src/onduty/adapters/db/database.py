@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite takes one writer at a time, and a writer that finds the file locked polls with
+        # growing sleeps. Queue this process's transactions on a lock instead: first come, first served.
+        self._writer: AbstractContextManager[Any] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -74,7 +80,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[SqlStore]:
         try:
-            with self._sessions() as session, session.begin():
+            with self._writer, self._sessions() as session, session.begin():
                 yield SqlStore(session)
         except PoolTimeout as exc:
             raise Unavailable(f"no database connection free: {exc}") from exc
