@@ -8,7 +8,7 @@ the service is never returned: the next member of the layer covers.
 
 from __future__ import annotations
 
-import math
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -133,7 +133,8 @@ def resolve_on_call(
             break
     winner: Override | None = None
     for override in overrides:
-        if override.schedule_id != schedule.id or not override.covers(at):
+        # Inline comparisons: this loop runs for every override on every lookup.
+        if not override.start <= at < override.end or override.schedule_id != schedule.id:
             continue
         if override.replaces is not None and (not isinstance(found, OnCall) or override.replaces not in (
             found.person_id, found.covering_for)):
@@ -187,44 +188,27 @@ def daily_window_edges(windows: Iterable[Restriction], tz: ZoneInfo, start: date
     return edges
 
 
-EVERY_LAYER = math.inf
-
-
-def change_points(
-    schedule: Schedule, people: Mapping[str, Person], start: datetime, end: datetime,
-    overrides: Sequence[Override],
-) -> dict[datetime, float]:
-    """Every instant in (start, end) at which the answer of `resolve_on_call` may change, with the
-    highest layer index it concerns (EVERY_LAYER for time off and overrides, which concern all)."""
-    tz = ZoneInfo(schedule.time_zone)
-    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
-    points: dict[datetime, float] = {}
-
-    def add(instant: datetime, rank: float) -> None:
-        instant = instant.astimezone(UTC)
-        if lo < instant < hi:
-            points[instant] = max(points.get(instant, -1), rank)
-
-    for rank, layer in enumerate(schedule.layers):
-        if layer.members:
-            for index in range(shift_index(layer, start, tz), shift_index(layer, end, tz) + 1):
-                add(shift_start(layer, index, tz), rank)
-        for edge in daily_window_edges(layer.restrictions, tz, start, end):
-            add(edge, rank)
+def _global_points(schedule: Schedule, people: Mapping[str, Person], overrides: Sequence[Override],
+                   lo: datetime, hi: datetime) -> list[datetime]:
+    """Instants that may change the answer whichever layer holds: time off and override edges."""
+    points: set[datetime] = set()
     involved = {m for layer in schedule.layers for m in layer.members} | {o.person_id for o in overrides}
     for person_id in involved:
         person = people.get(person_id)
         for span in person.time_off if person else ():
-            add(span.start, EVERY_LAYER)
-            add(span.end, EVERY_LAYER)
+            points.update((span.start.astimezone(UTC), span.end.astimezone(UTC)))
     for override in overrides:
-        add(override.start, EVERY_LAYER)
-        add(override.end, EVERY_LAYER)
-    return points
+        points.update((override.start.astimezone(UTC), override.end.astimezone(UTC)))
+    return sorted(p for p in points if lo < p < hi)
 
 
-def _rank_of(schedule: Schedule, found: OnCall | Uncovered) -> float:
-    """How high the current answer comes from: change points of lower layers cannot alter it."""
+def _next_after(ordered: list[datetime], moment: datetime) -> datetime | None:
+    index = bisect_right(ordered, moment)
+    return ordered[index] if index < len(ordered) else None
+
+
+def _rank_of(schedule: Schedule, found: OnCall | Uncovered) -> int:
+    """How high the current answer comes from: changes in lower layers cannot alter it."""
     if isinstance(found, Uncovered):
         return -1
     return min((i for i, layer in enumerate(schedule.layers) if layer.name == found.layer), default=-1)
@@ -236,23 +220,25 @@ def shifts(
 ) -> list[Shift]:
     """The spans of [start, end) with their owners; together they tile the range with no overlap.
 
-    Only change points that can matter are evaluated: while a layer holds the schedule, the
-    handoffs of the layers beneath it cannot change who is on call.
+    A sweep from change to change: the next instant to look at is the earliest time off or override
+    edge, or handoff or window edge of a layer at or above the one that holds the schedule now;
+    while a layer holds it, the handoffs of the layers beneath cannot change who is on call.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("shifts needs aware datetimes")
     if end <= start:
         return []
-    mine = [o for o in overrides if o.schedule_id == schedule.id and o.end > start and o.start < end]
+    tz = ZoneInfo(schedule.time_zone)
     lo, hi = start.astimezone(UTC), end.astimezone(UTC)
-    points = change_points(schedule, people, lo, hi, mine)
+    mine = [o for o in overrides if o.schedule_id == schedule.id and o.end > lo and o.start < hi]
+    everywhere = _global_points(schedule, people, mine, lo, hi)
+    windows = [sorted(e for e in daily_window_edges(layer.restrictions, tz, lo, hi) if lo < e < hi)
+               for layer in schedule.layers]
     pending = sorted(mine, key=lambda o: o.start)
     live: list[Override] = []
     result: list[Shift] = []
-    rank = -1.0
-    for moment in [lo, *sorted(points)]:
-        if moment != lo and points[moment] < rank:
-            continue
+    moment: datetime | None = lo
+    while moment is not None:
         # Sweep the overrides so each evaluation checks only those covering it (newest last).
         while pending and pending[0].start <= moment:
             live.append(pending.pop(0))
@@ -260,17 +246,23 @@ def shifts(
         found = resolve_on_call(schedule, people, moment, live, qualified)
         # An override sits on top of the layers: whom it replaces still follows their handoffs.
         beneath = resolve_on_call(schedule, people, moment, (), qualified) if live else found
-        rank = _rank_of(schedule, beneath)
         shift = (
             Shift(moment, hi, found.person_id, found.layer, found.covering_for, found.cover_reason,
                   found.override_id)
             if isinstance(found, OnCall) else Shift(moment, hi, None, gap_reason=found.reason)
         )
-        if result and _same_owner(result[-1], shift):
-            continue
-        if result:
-            result[-1] = Shift(result[-1].start, moment, *_owner_fields(result[-1]))
-        result.append(shift)
+        if not result or not _same_owner(result[-1], shift):
+            if result:
+                result[-1] = Shift(result[-1].start, moment, *_owner_fields(result[-1]))
+            result.append(shift)
+        candidates = [_next_after(everywhere, moment)]
+        for rank in range(max(_rank_of(schedule, beneath), 0), len(schedule.layers)):
+            layer = schedule.layers[rank]
+            if layer.members:
+                candidates.append(shift_start(layer, shift_index(layer, moment, tz) + 1, tz))
+            candidates.append(_next_after(windows[rank], moment))
+        upcoming = [c for c in candidates if c is not None and c < hi]
+        moment = min(upcoming) if upcoming else None
     return result
 
 
