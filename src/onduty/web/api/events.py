@@ -90,6 +90,15 @@ def check_rate(request: Request, key_hash: str, cost: int, refuse: Any) -> None:
                      {"Retry-After": retry_after(wait)})
 
 
+def pd_refusal(exc: InvalidEvent | BodyTooLarge | Refused) -> Response:
+    """A refused PagerDuty request in PagerDuty's error shape (413 for an oversized body)."""
+    if isinstance(exc, InvalidEvent):
+        return pd_error(exc.errors).response
+    if isinstance(exc, BodyTooLarge):
+        return pd_error([str(exc)], 413).response
+    return exc.response
+
+
 async def pagerduty_service(request: Request, routing_key: str) -> str:
     """The service a PagerDuty routing key belongs to, once the key is known and within its rate."""
     service_id, key_hash = await service_for(request, routing_key)
@@ -120,12 +129,8 @@ async def enqueue(request: Request) -> Response:
         parsed = parse_event(await body_json(request))
         service_id = await pagerduty_service(request, parsed.routing_key)
         (result,) = await store_events(request, [(service_id, parsed.event)], "pagerduty")
-    except InvalidEvent as exc:
-        return pd_error(exc.errors).response
-    except BodyTooLarge as exc:
-        return pd_error([str(exc)], 413).response
-    except Refused as exc:
-        return exc.response
+    except (InvalidEvent, BodyTooLarge, Refused) as exc:
+        return pd_refusal(exc)
     return reply({"status": "success", "message": "Event processed", "dedup_key": result.dedup_key}, 202)
 
 
@@ -138,12 +143,8 @@ async def change_enqueue(request: Request) -> Response:
         container = request.app.state.container
         await run_in_threadpool(record_change, container.db, service_id, parsed.summary, parsed.source,
                                 parsed.timestamp, parsed.custom_details, parsed.links, container.clock.now())
-    except InvalidEvent as exc:
-        return pd_error(exc.errors).response
-    except BodyTooLarge as exc:
-        return pd_error([str(exc)], 413).response
-    except Refused as exc:
-        return exc.response
+    except (InvalidEvent, BodyTooLarge, Refused) as exc:
+        return pd_refusal(exc)
     except NotFound as exc:
         return pd_error([f"'routing_key': {exc}"]).response
     return reply({"status": "success", "message": "Change event processed"}, 202)
