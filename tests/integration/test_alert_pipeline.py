@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from onduty.adapters.db.batch_store import batch_transactions
-from onduty.app.heartbeats import check_heartbeats, record_beat
+from onduty.app.heartbeats import check_heartbeats, create_heartbeat_key, record_beat
 from onduty.app.incidents import change_status
 from onduty.app.ingest import IngestResult, ingest_events
 from onduty.app.ports import AlertFilter, IncidentFilter, Transactions
@@ -187,6 +187,16 @@ def test_missed_heartbeat_raises_an_alert_and_the_next_ping_resolves_it(
     assert beat.resolved_incident == incident.id
     with container.db.transaction() as store:
         assert store.incident(incident.id or 0).status == "resolved"  # type: ignore[union-attr]
+
+
+def test_a_job_that_never_pings_misses_its_first_beat(txs: Transactions, container: Container) -> None:
+    issued = container.clock.now()
+    create_heartbeat_key(container.db, "catalog-hourly", issued)
+    assert check_heartbeats(container.db, issued + timedelta(minutes=69)) == 0
+    assert check_heartbeats(container.db, issued + timedelta(minutes=71)) == 1
+    with container.db.transaction() as store:
+        (incident,) = store.incidents(IncidentFilter())
+    assert incident.service_id == "catalog-feed"
 
 
 def test_racing_alerts_of_one_new_group_open_exactly_one_incident(txs: Transactions, container: Container) -> None:

@@ -23,12 +23,19 @@ class Beat:
 
 
 def create_heartbeat_key(txs: Transactions, check_id: str, now: datetime) -> str:
-    """A new key for `POST /api/v1/heartbeats/{key}`; printed once, stored hashed."""
+    """A new key for `POST /api/v1/heartbeats/{key}`; printed once, stored hashed.
+
+    Issuing the first key arms the check: a job that is handed its key and never pings is a missed
+    beat one period (plus grace) later, not a silence nobody notices.
+    """
     key = "hb_" + secrets.token_urlsafe(24)
     with txs() as store:
-        if check_id not in (store.directory().alerting or AlertPolicy()).heartbeats:
+        check = (store.directory().alerting or AlertPolicy()).heartbeats.get(check_id)
+        if check is None:
             raise NotFound(f"heartbeat {check_id!r} is not in the applied plan (services[].heartbeats)")
         store.add_heartbeat_key(hash_key(key), check_id, now)
+        if store.heartbeat(check_id) is None:
+            store.save_heartbeat(HeartbeatState(check_id, check.service_id, now, check.due_after(now), None, 0))
     return key
 
 
@@ -67,7 +74,7 @@ def check_heartbeats(txs: Transactions, now: datetime, limit: int = 100) -> int:
                 continue
             store.save_heartbeat(HeartbeatState(state.check_id, state.service_id, state.last_beat_at,
                                                 state.due_at, now, state.beats))
-            missed.append((check.service_id, missed_event(check, state.last_beat_at)))
+            missed.append((check.service_id, missed_event(check, state.last_beat_at, never_pinged=not state.beats)))
         if missed:
             apply_events(store, missed, now)
         return len(missed)
@@ -81,7 +88,7 @@ def heartbeat_report(txs: Transactions, now: datetime) -> list[dict[str, object]
     report = []
     for check in policy.heartbeats.values():
         state = states.get(check.id)
-        status = "never" if state is None else ("missed" if state.missed_at else "ok")
+        status = "missed" if state and state.missed_at else ("never" if state is None or not state.beats else "ok")
         report.append({
             "id": check.id, "service": check.service_id, "period_s": check.period.total_seconds(),
             "grace_s": check.grace.total_seconds(), "status": status,

@@ -1,5 +1,6 @@
 """Heartbeat checks (dead-man's switches): a job pings every `period`; no ping within period + grace
-raises an alert for its service, and the next ping resolves it. A check is armed by its first ping.
+raises an alert for its service, and the next ping resolves it. A check is armed when its first key
+is issued (or by its first ping, whichever comes first).
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ def _span(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
-def missed_event(check: HeartbeatCheck, last_beat_at: datetime) -> AlertEvent:
-    """The alert a missed beat raises."""
+def missed_event(check: HeartbeatCheck, last_beat_at: datetime, never_pinged: bool = False) -> AlertEvent:
+    """The alert a missed beat raises (`last_beat_at` is when the key was issued if it never pinged)."""
+    since = "its key was issued at" if never_pinged else "no ping since"
     return AlertEvent(
         action="trigger", dedup_key=check.dedup_key,
-        summary=(f"Heartbeat {check.id!r} missed: no ping since {last_beat_at:%Y-%m-%d %H:%M:%S %Z} "
+        summary=(f"Heartbeat {check.id!r} missed: {'no ping since ' if never_pinged else ''}{since} "
+                 f"{last_beat_at:%Y-%m-%d %H:%M:%S %Z} "
                  f"(expected every {_span(check.period)}, grace {_span(check.grace)})"),
         source="onduty heartbeat", severity=check.severity, timestamp=check.due_after(last_beat_at),
         custom_details={"last_beat_at": last_beat_at.isoformat(), "period": _span(check.period),
