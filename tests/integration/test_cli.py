@@ -16,7 +16,9 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["incidents", "show"], ["incidents", "ack"], ["incidents", "mitigate"], ["incidents", "resolve"],
             ["incidents", "note"], ["serve"], ["worker"], ["oncall"], ["page"], ["demo"],
             ["override", "create"], ["override", "list"], ["override", "delete"], ["swap"],
-            ["export", "calendar"], ["export", "contacts"], ["export", "chart"], ["report", "oncall"]]
+            ["export", "calendar"], ["export", "contacts"], ["export", "chart"], ["report", "oncall"],
+            ["silence", "create"], ["silence", "list"], ["silence", "expire"], ["heartbeat", "key"],
+            ["heartbeat", "list"]]
 
 
 @pytest.fixture
