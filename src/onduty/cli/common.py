@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,14 @@ def friendly_errors() -> Iterator[None]:
         fail(str(exc), "check ONDUTY_DATABASE_URL and that the database server is running")
     except ValueError as exc:
         fail(str(exc))
+
+
+def current_user() -> str:
+    """Who runs the command, for the record when no --by is given."""
+    try:
+        return getpass.getuser()
+    except OSError:
+        return "cli"
 
 
 def container() -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -10,7 +9,7 @@ import typer
 
 from onduty.app.incidents import add_note, change_status, clocks_for
 from onduty.app.ports import IncidentFilter
-from onduty.cli.common import JsonOpt, container, fail, friendly_errors, out, print_json
+from onduty.cli.common import JsonOpt, container, current_user, fail, friendly_errors, out, print_json
 from onduty.cli.render import clock_dict, clocks_table, entry_dict, incident_dict, incidents_table, timeline_table
 from onduty.domain.incidents import IllegalTransition, Status
 from onduty.domain.severity import Severity
@@ -21,13 +20,6 @@ ByOpt = Annotated[str, typer.Option("--by", help="Who is acting (a person id or 
 NoteOpt = Annotated[str, typer.Option("--note", help="A line for the timeline.")]
 IdArg = Annotated[int, typer.Argument(help="The incident number.")]
 TzOpt = Annotated[str | None, typer.Option("--tz", help="Show times in this zone (default: the client's).")]
-
-
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except OSError:
-        return "cli"
 
 
 def _zone(name: str | None, fallback: str) -> ZoneInfo:
@@ -110,7 +102,7 @@ def ack(incident_id: IdArg, by: ByOpt = "", note: NoteOpt = "") -> None:
 
     Example: [bold]onduty incidents ack 12 --by aiko[/]
     """
-    _act(incident_id, "acknowledged", by or _default_actor(), note)
+    _act(incident_id, "acknowledged", by or current_user(), note)
 
 
 @incidents_app.command("mitigate")
@@ -119,7 +111,7 @@ def mitigate(incident_id: IdArg, by: ByOpt = "", note: NoteOpt = "") -> None:
 
     Example: [bold]onduty incidents mitigate 12 --note "switched to popularity fallback"[/]
     """
-    _act(incident_id, "mitigated", by or _default_actor(), note)
+    _act(incident_id, "mitigated", by or current_user(), note)
 
 
 @incidents_app.command("resolve")
@@ -128,7 +120,7 @@ def resolve(incident_id: IdArg, by: ByOpt = "", note: NoteOpt = "") -> None:
 
     Example: [bold]onduty incidents resolve 12 --note "bad batch replaced, model back on"[/]
     """
-    _act(incident_id, "resolved", by or _default_actor(), note)
+    _act(incident_id, "resolved", by or current_user(), note)
 
 
 @incidents_app.command("note")
@@ -139,5 +131,5 @@ def note(incident_id: IdArg, text: Annotated[str, typer.Argument(help="The note.
     """
     c = container()
     with friendly_errors():
-        add_note(c.db, incident_id, text, by or _default_actor(), c.clock.now())
+        add_note(c.db, incident_id, text, by or current_user(), c.clock.now())
     out.print(f"[green]✓[/] noted on incident {incident_id}")

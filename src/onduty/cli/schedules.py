@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -11,20 +10,13 @@ import typer
 from rich.table import Table
 
 from onduty.app.schedules import OverrideRequest, create_override, delete_override, swap_shifts
-from onduty.cli.common import JsonOpt, container, fail, friendly_errors, out, parse_at, print_json
+from onduty.cli.common import JsonOpt, container, current_user, fail, friendly_errors, out, parse_at, print_json
 from onduty.domain.model import Override
 
 override_app = typer.Typer(help="Cover someone's on-call time, list and remove overrides.", no_args_is_help=True)
 
 ScheduleOpt = Annotated[str, typer.Option(help="The schedule (an id from the plan).")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who makes the change (kept on record).")]
-
-
-def _me() -> str:
-    try:
-        return getpass.getuser()
-    except OSError:
-        return "cli"
 
 
 def _zone(schedule: str) -> str:
@@ -63,7 +55,7 @@ def create(
     assert lo is not None and hi is not None
     c = container()
     with friendly_errors():
-        made = create_override(c.db, OverrideRequest(schedule, person, lo, hi, replaces, reason), by or _me(),
+        made = create_override(c.db, OverrideRequest(schedule, person, lo, hi, replaces, reason), by or current_user(),
                                c.clock.now())
     out.print(f"[green]✓[/] {_describe(made, zone)}")
 
@@ -109,7 +101,7 @@ def delete(
     """
     c = container()
     with friendly_errors():
-        delete_override(c.db, schedule, override_id, by or _me(), c.clock.now())
+        delete_override(c.db, schedule, override_id, by or current_user(), c.clock.now())
     out.print(f"[green]✓[/] override {override_id} removed from {schedule}")
 
 
@@ -128,6 +120,6 @@ def swap(
     assert first is not None and second is not None
     c = container()
     with friendly_errors():
-        made = swap_shifts(c.db, schedule, first, second, by or _me(), c.clock.now())
+        made = swap_shifts(c.db, schedule, first, second, by or current_user(), c.clock.now())
     for o in made:
         out.print(f"[green]✓[/] {_describe(o, zone)}")

@@ -99,6 +99,15 @@ def pd_refusal(exc: InvalidEvent | BodyTooLarge | Refused) -> Response:
     return exc.response
 
 
+def plain_refusal(exc: InvalidEvent | BodyTooLarge | Refused, source: str) -> Response:
+    """A refused request in onduty's own error shape (413 for an oversized body)."""
+    if isinstance(exc, InvalidEvent):
+        return plain_error(exc.errors, 400, source).response
+    if isinstance(exc, BodyTooLarge):
+        return plain_error(str(exc), 413, source).response
+    return exc.response
+
+
 async def pagerduty_service(request: Request, routing_key: str) -> str:
     """The service a PagerDuty routing key belongs to, once the key is known and within its rate."""
     service_id, key_hash = await service_for(request, routing_key)
@@ -161,12 +170,8 @@ async def alertmanager(request: Request, key: str) -> Response:
         check_rate(request, key_hash, max(len(events), 1),
                    lambda errors, status, headers: plain_error(errors[0], status, "alertmanager", headers))
         results = await store_events(request, [(service_id, e) for e in events], "alertmanager")
-    except InvalidEvent as exc:
-        return plain_error(exc.errors, 400, "alertmanager").response
-    except BodyTooLarge as exc:
-        return plain_error(str(exc), 413, "alertmanager").response
-    except Refused as exc:
-        return exc.response
+    except (InvalidEvent, BodyTooLarge, Refused) as exc:
+        return plain_refusal(exc, "alertmanager")
     counts: dict[str, int] = {}
     for result in results:
         counts[result.decision.value] = counts.get(result.decision.value, 0) + 1
@@ -189,11 +194,7 @@ async def native_alert(request: Request) -> Response:
                               401, "api")
         check_rate(request, key_hash, 1, lambda errors, status, headers: plain_error(errors, status, "api", headers))
         (result,) = await store_events(request, [(service_id, alert.to_event())], "api")
-    except InvalidEvent as exc:
-        return plain_error(exc.errors, 400, "api").response
-    except BodyTooLarge as exc:
-        return plain_error(str(exc), 413, "api").response
-    except Refused as exc:
-        return exc.response
+    except (InvalidEvent, BodyTooLarge, Refused) as exc:
+        return plain_refusal(exc, "api")
     return reply({"status": "accepted", "key": result.dedup_key, "action": result.decision.value,
                   "incident_id": result.incident_id, "service": result.service_id}, 202)
