@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 
 from onduty.app.ports import Transactions
+from onduty.plan.runbooks import read_runbooks
 from onduty.plan.schema import Plan
 
 
@@ -32,9 +34,12 @@ def apply_plan(txs: Transactions, plan: Plan, source: str, now: datetime) -> App
     Entities that left the plan are marked inactive rather than deleted: incidents still name them.
     """
     sha, document = plan_sha(plan)
+    runbooks = read_runbooks(plan, Path(source).parent)
     with txs() as store:
+        # Runbook texts are stored too, so a server without the plan folder can show them.
+        runbooks_changed = store.save_runbook_texts(runbooks, now)
         if store.plan_sha() == sha:
-            return ApplyResult(False, sha)
+            return ApplyResult(runbooks_changed > 0, sha, updated=runbooks_changed)
         counts = store.sync_entities(
             clients=[{"id": c.id, "name": c.name, "time_zone": c.time_zone} for c in plan.clients],
             services=[

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from onduty.app.playbook_ports import PlaybookPort
 from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
 from onduty.domain.changes import Change
 from onduty.domain.heartbeats import HeartbeatState
@@ -59,7 +60,7 @@ class AlertFilter:
     limit: int = 100
 
 
-class Store(Protocol):
+class Store(PlaybookPort, Protocol):
     """One transaction's view of the data. Changes commit when the transaction block ends."""
 
     def directory(self) -> Directory: ...

@@ -11,6 +11,7 @@ from onduty.cli.incidents import incidents_app
 from onduty.cli.keys import keys_app
 from onduty.cli.oncall import oncall, page
 from onduty.cli.plan import plan_app
+from onduty.cli.playbook import register as register_playbook
 from onduty.cli.report import report_app
 from onduty.cli.runtime import run_worker, serve
 from onduty.cli.schedules import override_app, swap
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(plan_app, name="plan")
 app.add_typer(keys_app, name="keys")
+register_playbook(incidents_app)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(override_app, name="override")
 app.add_typer(export_app, name="export")

@@ -60,11 +60,16 @@ def list_incidents(
 
 
 @incidents_app.command("show")
-def show(incident_id: IdArg, tz: TzOpt = None, as_json: JsonOpt = False) -> None:
-    """Show one incident and its timeline.
+def show(
+    incident_id: IdArg, tz: TzOpt = None, as_json: JsonOpt = False,
+    runbook: Annotated[str | None, typer.Option("--runbook", help="Print this linked runbook (file or title).")] = None,
+) -> None:
+    """Show one incident, its clocks, runbooks and timeline.
 
     Example: [bold]onduty incidents show 12 --tz Europe/Lisbon[/]
     """
+    from onduty.cli.playbook_render import print_runbooks, runbook_dict, runbooks_table
+
     c = container()
     with friendly_errors(), c.db.transaction() as store:
         incident = store.incident(incident_id)
@@ -75,14 +80,19 @@ def show(incident_id: IdArg, tz: TzOpt = None, as_json: JsonOpt = False) -> None
         client = directory.clients.get(incident.client_id)
     now = c.clock.now()
     clocks = clocks_for(directory, incident, entries, now)
+    runbooks = print_runbooks(c.db, incident_id, runbook, as_json)
+    if runbooks is None:
+        return
     if as_json:
         print_json({**incident_dict(incident), "clocks": [clock_dict(k, now) for k in clocks],
-                    "timeline": [entry_dict(e) for e in entries]})
+                    "timeline": [entry_dict(e) for e in entries], "runbooks": [runbook_dict(r) for r in runbooks]})
         return
     zone = _zone(tz, client.time_zone if client else "UTC")
     out.print(incidents_table([incident], zone))
     if clocks:
         out.print(clocks_table(clocks, zone, now))
+    if runbooks:
+        out.print(runbooks_table(runbooks))
     out.print(timeline_table(entries, zone))
 
 

@@ -11,6 +11,7 @@ from onduty.domain.severity import SeverityPolicy
 
 if TYPE_CHECKING:
     from onduty.domain.routing import AlertPolicy
+    from onduty.domain.runbooks import RunbookLink
 
 ContactKind = Literal["console", "webhook", "email", "sms", "slack"]
 TargetKind = Literal["schedule", "person"]
@@ -74,6 +75,15 @@ class Client:
 
 
 @dataclass(frozen=True)
+class FallbackWebhook:
+    """Where a service's fallback is switched on: POSTed, signed, never redirected."""
+
+    url: str
+    secret_env: str | None = None
+    method: str = "POST"
+
+
+@dataclass(frozen=True)
 class Service:
     id: str
     name: str
@@ -84,6 +94,7 @@ class Service:
     runbooks: tuple[str, ...] = ()
     fallback: str | None = None
     qualified: tuple[str, ...] = ()  # who may be paged for it; empty means anyone
+    fallback_webhook: FallbackWebhook | None = None  # set when the fallback can be switched on remotely
 
 
 @dataclass(frozen=True)
@@ -204,3 +215,4 @@ class Directory:
     severity: SeverityPolicy = field(default_factory=SeverityPolicy)
     alerting: AlertPolicy | None = None  # routing, classification, maintenance, heartbeats (None: defaults)
     compensation: Compensation = field(default_factory=Compensation)
+    runbooks: tuple[RunbookLink, ...] = ()  # the plan's `runbooks` section

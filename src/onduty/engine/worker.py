@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from onduty.app.client_requests import record_missed_requests
 from onduty.app.delivery import record_delivered, record_failed
 from onduty.app.heartbeats import check_heartbeats
 from onduty.app.paging import fire_timer
@@ -23,6 +24,7 @@ class TickReport:
     delivered: int = 0
     failed: int = 0
     heartbeats_missed: int = 0
+    requests_missed: int = 0
 
 
 class Worker:
@@ -41,6 +43,7 @@ class Worker:
         """Fire every timer due by `now`, then try every page due by `now`."""
         report = TickReport()
         report.heartbeats_missed = check_heartbeats(self.txs, now)  # first: a missed beat may page at once
+        report.requests_missed = record_missed_requests(self.txs, now)
         while True:
             with self.txs() as store:
                 directory = store.directory()

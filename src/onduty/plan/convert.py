@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from onduty.domain import model
+from onduty.domain.matchers import parse_matchers
+from onduty.domain.runbooks import RunbookLink
 from onduty.domain.severity import DEFAULT_LEVELS, Severity, SeverityPolicy
 from onduty.plan import schema
 from onduty.plan.alerting import alert_policy
@@ -97,7 +99,8 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         services={
             s.id: model.Service(
                 s.id, s.name or s.id, s.client, s.kind, s.escalation_policy,
-                tuple(s.depends_on), tuple(s.runbooks), s.fallback, tuple(s.qualified),
+                tuple(s.depends_on), tuple(s.runbooks), s.fallback.description if s.fallback else None,
+                tuple(s.qualified), _fallback_webhook(s.fallback),
             )
             for s in plan.services
         },
@@ -109,4 +112,13 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         severity=_severity(plan.severity_policy),
         alerting=alert_policy(plan),
         compensation=model.Compensation(**plan.compensation.model_dump()),
+        runbooks=tuple(
+            RunbookLink(r.file, r.title, tuple(r.services), tuple(r.types), parse_matchers(r.match))
+            for r in plan.runbooks
+        ),
     )
+
+
+def _fallback_webhook(fallback: schema.Fallback | None) -> model.FallbackWebhook | None:
+    hook = fallback.webhook if fallback else None
+    return model.FallbackWebhook(hook.url, hook.secret_env, hook.method) if hook else None

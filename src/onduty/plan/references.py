@@ -53,6 +53,7 @@ def check_references(plan: Plan, base: Path) -> list[Problem]:
             if not (base / runbook).is_file():
                 problems.append((("services", i, "runbooks", j), f"runbook file {runbook!r} not found"))
     problems += _alerting_references(plan, clients, services)
+    problems += _runbook_references(plan, services, base)
     for i, schedule in enumerate(plan.schedules):
         for j, layer in enumerate(schedule.layers):
             for k, member in enumerate(layer.members):
@@ -88,4 +89,15 @@ def _alerting_references(plan: Plan, clients: set[str], services: set[str]) -> l
             if check.id in seen:
                 problems.append((("services", i, "heartbeats", j, "id"), f"heartbeat id {check.id!r} is used twice"))
             seen.add(check.id)
+    return problems
+
+
+def _runbook_references(plan: Plan, services: set[str], base: Path) -> list[Problem]:
+    """The plan's `runbooks` section names files that exist and services the plan defines."""
+    problems: list[Problem] = []
+    for i, link in enumerate(plan.runbooks):
+        if not (base / link.file).is_file():
+            problems.append((("runbooks", i, "file"), f"runbook file {link.file!r} not found"))
+        for j, ident in enumerate(link.services):
+            problems += _unknown(("runbooks", i, "services", j), ident, services, "service")
     return problems

@@ -158,6 +158,32 @@ class Client(Strict):
     tech_lead: Ident | None = None
 
 
+class FallbackWebhook(Strict):
+    """Where the fallback is switched on: a POST signed with Standard Webhooks headers, no redirects."""
+
+    url: str
+    secret_env: str | None = Field(None, description="environment variable holding the signing secret")
+    method: Literal["POST"] = "POST"
+
+    @model_validator(mode="after")
+    def _http(self) -> FallbackWebhook:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"a fallback webhook url must be an http(s) URL, got {self.url!r}")
+        return self
+
+
+class Fallback(Strict):
+    """A service's restore-first action, e.g. "switch recommendations to the popularity model"."""
+
+    description: str = Field(min_length=1)
+    webhook: FallbackWebhook | None = None
+
+
+def _fallback_from_text(value: object) -> object:
+    """The older plan form, a bare sentence, is a fallback without a webhook."""
+    return {"description": value} if isinstance(value, str) else value
+
+
 class Service(Strict):
     id: Ident
     name: str | None = None
@@ -166,7 +192,7 @@ class Service(Strict):
     depends_on: list[Ident] = Field(default_factory=list)
     escalation_policy: Ident
     runbooks: list[str] = Field(default_factory=list)
-    fallback: str | None = None
+    fallback: Annotated[Fallback | None, BeforeValidator(_fallback_from_text)] = None
     qualified: list[Ident] = Field(default_factory=list, description="who may be paged for it; empty: anyone")
     auto_resolve: bool = Field(True, description="resolve the incident when every one of its alerts has resolved")
     group_window: Duration = Field(timedelta(minutes=5), description="alerts of a group within it join one incident")
@@ -308,6 +334,22 @@ class MaintenanceWindow(Window):
     time_zone: TimeZone | None = Field(None, description="default: the time zone of the alert's client")
 
 
+class RunbookLink(Strict):
+    """A runbook shown with incidents that meet every criterion given (services, types, alert labels)."""
+
+    file: str = Field(min_length=1, description="path relative to the plan file, e.g. runbooks/feed.md")
+    title: str | None = Field(None, description="default: the file's first heading")
+    services: list[Ident] = Field(default_factory=list)
+    types: list[IncidentType] = Field(default_factory=list)
+    match: Matchers = Field(default_factory=list, description="label matchers; one alert must match all")
+
+    @model_validator(mode="after")
+    def _linked_somehow(self) -> RunbookLink:
+        if not (self.services or self.types or self.match):
+            raise ValueError("a runbook link names `services`, `types` or `match` (or several)")
+        return self
+
+
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
@@ -326,3 +368,4 @@ class Plan(Strict):
     routing: list[RoutingRule] = Field(default_factory=list)
     classification: list[ClassificationRule] = Field(default_factory=list)
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+    runbooks: list[RunbookLink] = Field(default_factory=list)

@@ -297,6 +297,53 @@ heartbeats = Table(
     Index(None, "due_at"),
 )
 
+# -- playbook: ticks, workarounds, client requests, runbook texts -----------------------------------
+
+playbook_ticks = Table(
+    "playbook_ticks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("done", Boolean, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Text, nullable=False),
+    Index(None, "incident_id", "item_id", unique=True),
+)
+
+workarounds = Table(
+    "workarounds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("added_by", Text, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index(None, "incident_id"),
+)
+
+client_requests = Table(
+    "client_requests", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+    Column("done_by", Text),
+    Column("miss_recorded_at", UTCDateTime),
+    Index(None, "incident_id"),
+    Index(None, "miss_recorded_at", "due_at"),
+)
+
+runbook_texts = Table(
+    "runbook_texts", metadata,
+    Column("file", String(255), primary_key=True),
+    Column("markdown", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 mapper_registry = registry()
 
 
