@@ -18,7 +18,9 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["override", "create"], ["override", "list"], ["override", "delete"], ["swap"],
             ["export", "calendar"], ["export", "contacts"], ["export", "chart"], ["report", "oncall"],
             ["silence", "create"], ["silence", "list"], ["silence", "expire"], ["heartbeat", "key"],
-            ["heartbeat", "list"]]
+            ["heartbeat", "list"], ["incidents", "playbook"], ["incidents", "tick"], ["incidents", "type"],
+            ["incidents", "fallback"], ["incidents", "request"], ["incidents", "request-done"],
+            ["incidents", "workaround"]]
 
 
 @pytest.fixture
