@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from onduty.domain.playbook import (
     step_view,
     suggested_severity,
 )
-from onduty.domain.severity import SeverityPolicy
+from onduty.domain.severity import Severity, SeverityPolicy
 
 T0 = datetime(2026, 11, 20, 23, 46, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -195,3 +196,13 @@ def test_client_request_state_follows_due_and_done_times(
                             T0 + done_at * MIN if done_at is not None else None)
     assert request.state(T0 + now * MIN) == state
     assert request.miss_to_record(T0 + now * MIN) is record_miss
+
+
+def test_a_plan_that_gives_sev2_a_dedicated_channel_gets_the_channel_item() -> None:
+    levels = dict(SeverityPolicy().levels)
+    levels[Severity.SEV2] = replace(levels[Severity.SEV2], dedicated_channel=True, monitor_for=None)
+    policy = SeverityPolicy(levels=levels)
+    steps = derive_playbook(PlaybookInput(incident(2), MODEL, "Northwind Home", policy))
+    assert "communicate.channel" in ids(steps, 2)
+    assert "verify.monitor" not in ids(steps, 4)
+    assert steps[3].starts is None
