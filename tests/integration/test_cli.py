@@ -18,7 +18,7 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["override", "create"], ["override", "list"], ["override", "delete"], ["swap"],
             ["export", "calendar"], ["export", "contacts"], ["export", "chart"], ["report", "oncall"],
             ["silence", "create"], ["silence", "list"], ["silence", "expire"], ["heartbeat", "key"],
-            ["heartbeat", "list"]]
+            ["heartbeat", "list"], ["exercise", "run"], ["exercise", "list"], ["doctor"]]
 
 
 @pytest.fixture

@@ -311,6 +311,7 @@ class MaintenanceWindow(Window):
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
+    reviewed: date | None = Field(None, description="when the team last reviewed this plan together")
 
 
 class Plan(Strict):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.alert_store import AlertStore
+from onduty.adapters.db.readiness_store import ReadinessStore
 from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
@@ -36,7 +37,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
     return _DIRECTORIES[sha256]
 
 
-class SqlStore(AlertStore):
+class SqlStore(AlertStore, ReadinessStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"
