@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from onduty.app.ports import Store
 from onduty.app.schedules import coverage_gaps
