@@ -73,7 +73,8 @@ def findings(store: Store, directory: Directory, services: set[str], window: tup
     scoped = Directory(directory.people, {k: v for k, v in directory.clients.items() if k in clients},
                        directory.services, directory.schedules, directory.policies, directory.severity)
     gaps = [g for client in sorted(clients) for g in coverage_gaps(store, window[0], window[1], client)]
-    checks = [coverage(gaps, window[0], "the drill's hours"), rotations(_touched_schedules(directory, services)), client_roles(scoped)]
+    checks = [coverage(gaps, window[0], "the drill's hours"), rotations(_touched_schedules(directory, services)),
+              client_roles(scoped)]
     unreachable = [(r.incident.id, e) for r in incidents for e in r.timeline
                    if e.kind in ("page.unreachable", "paging.deferred", "page.undeliverable")]
     covered = [(r.incident.id, e) for r in incidents for e in r.timeline if e.kind == "page.queued"

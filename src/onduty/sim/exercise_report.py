@@ -111,7 +111,8 @@ _ENV = Environment(autoescape=select_autoescape(default_for_string=False), keep_
 def to_markdown(result: ExerciseResult) -> str:
     data = report_data(result)
     return _ENV.from_string(MARKDOWN).render(d=data, description=result.scenario.description.strip(),
-                                            start=_local(result, result.started_at), end=_local(result, result.ended_at))
+                                            start=_local(result, result.started_at),
+                                            end=_local(result, result.ended_at))
 
 
 def to_html(result: ExerciseResult) -> str:
