@@ -147,7 +147,7 @@ def test_routing_rule_reroutes_cluster_alerts_and_the_timeline_says_why(
         default_notes = [e.message for e in store.timeline(default.incident_id or 0) if e.kind == "alert.classified"]
     assert routed_incident is not None and routed_incident.client_id == "northwind"
     assert "by rule 'cluster namespaces'" in notes[0]
-    assert "integration key's service" in default_notes[0] and "from the service's kind" in default_notes[0]
+    assert "integration key's service" in default_notes[0] and "the service's kind" in default_notes[0]
 
 
 def test_classification_rule_sets_severity_and_incident_type(txs: Transactions, container: Container) -> None:

@@ -20,7 +20,7 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["silence", "create"], ["silence", "list"], ["silence", "expire"], ["heartbeat", "key"],
             ["heartbeat", "list"], ["incidents", "playbook"], ["incidents", "tick"], ["incidents", "type"],
             ["incidents", "fallback"], ["incidents", "request"], ["incidents", "request-done"],
-            ["incidents", "workaround"]]
+            ["incidents", "workaround"], ["exercise", "run"], ["exercise", "list"], ["doctor"]]
 
 
 @pytest.fixture

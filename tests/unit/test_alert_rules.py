@@ -86,7 +86,7 @@ def test_classification_takes_each_attribute_from_the_first_rule_that_sets_it() 
 def test_classification_defaults_come_from_the_event_and_the_service_kind(kind: str, expected: str) -> None:
     found = classify(AlertPolicy(), SeverityPolicy(), {}, "s", kind, "warning")
     assert found.severity is Severity.SEV3 and found.incident_type == expected
-    assert "from the event's severity" in found.note and "from the service's kind" in found.note
+    assert "from the event's severity" in found.note and "the service's kind" in found.note
 
 
 SERVICE = Service("recs-model", "Recs", "northwind", "model", "ml", depends_on=("catalog-feed",))

@@ -106,7 +106,8 @@ class Placer:
     def _open(self, p: Pending, service: Service) -> int:
         event = p.event
         actor = event.source or "integration"
-        found = classify(self.policy, self.directory.severity, event.labels, service.id, service.kind, event.severity)
+        found = classify(self.policy, self.directory.severity, event.labels, service.id, service.kind, event.severity,
+                         event.event_class)
         incident = declare(self.store, self.directory, service, event.summary or "(no summary)", found.severity,
                            self.now, actor, event.timestamp or self.now)
         incident.incident_type = found.incident_type

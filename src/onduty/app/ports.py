@@ -60,6 +60,21 @@ class AlertFilter:
     limit: int = 100
 
 
+@dataclass(frozen=True)
+class Drill:
+    """A tabletop exercise held: which scenario, when, who took part, what it found, its score."""
+
+    name: str
+    scenario: str
+    mode: str
+    held_at: datetime
+    started_at: datetime
+    participants: tuple[str, ...] = ()
+    findings: tuple[dict[str, Any], ...] = ()
+    score: int = 0
+    id: int | None = None
+
+
 class Store(PlaybookPort, Protocol):
     """One transaction's view of the data. Changes commit when the transaction block ends."""
 
@@ -125,6 +140,15 @@ class Store(PlaybookPort, Protocol):
     def outbox_depth(self) -> int: ...
 
     def pages_delivered(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]: ...
+
+    # readiness (adapters/db/readiness_store.py)
+    def add_drill(self, drill: Drill) -> int: ...
+    def drills(self, limit: int = 100) -> list[Drill]: ...
+    def plan_applied_at(self) -> datetime | None: ...
+    def plan_document(self) -> dict[str, Any] | None: ...
+    def services_with_keys(self) -> set[str]: ...
+    def incident_type_counts(self, since: datetime) -> dict[str, int]: ...
+    def claim_reminder(self, key: str, recipients: list[str], now: datetime) -> bool: ...
 
 
 class Transactions(Protocol):

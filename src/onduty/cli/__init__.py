@@ -12,6 +12,7 @@ from onduty.cli.keys import keys_app
 from onduty.cli.oncall import oncall, page
 from onduty.cli.plan import plan_app
 from onduty.cli.playbook import register as register_playbook
+from onduty.cli.readiness import doctor, exercise_app
 from onduty.cli.report import report_app
 from onduty.cli.runtime import run_worker, serve
 from onduty.cli.schedules import override_app, swap
@@ -29,12 +30,14 @@ app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 app.add_typer(silence_app, name="silence")
 app.add_typer(heartbeat_app, name="heartbeat")
+app.add_typer(exercise_app, name="exercise")
 app.command()(demo)
 app.command()(serve)
 app.command("worker")(run_worker)
 app.command()(oncall)
 app.command()(page)
 app.command()(swap)
+app.command()(doctor)
 
 
 def main() -> None:

@@ -87,7 +87,7 @@ class Classification:
     @property
     def note(self) -> str:
         sev = f"by rule {self.severity_rule!r}" if self.severity_rule else "from the event's severity"
-        kind = f"by rule {self.type_rule!r}" if self.type_rule else "from the service's kind"
+        kind = f"by rule {self.type_rule!r}" if self.type_rule else "from the event's class or the service's kind"
         return f"{self.severity.label} ({sev}), type {self.incident_type} ({kind})"
 
 
@@ -101,9 +101,10 @@ def route(policy: AlertPolicy, labels: Mapping[str, str], key_service: str) -> R
 
 def classify(
     policy: AlertPolicy, severity_policy: SeverityPolicy, labels: Mapping[str, str], service_id: str,
-    service_kind: str, event_severity: str,
+    service_kind: str, event_severity: str, event_class: str | None = None,
 ) -> Classification:
-    """Severity and type from the first rules that set them; the defaults fill what no rule set."""
+    """Severity and type from the first rules that set them; the defaults fill what no rule set (the
+    event's own class when it names an incident type, else the service's kind)."""
     severity: Severity | None = None
     incident_type: str | None = None
     severity_rule = type_rule = None
@@ -120,6 +121,6 @@ def classify(
             break
     return Classification(
         severity if severity is not None else severity_policy.from_event(event_severity),
-        incident_type or TYPE_BY_KIND.get(service_kind, "other"),
+        incident_type or (event_class if event_class in INCIDENT_TYPES else TYPE_BY_KIND.get(service_kind, "other")),
         severity_rule, type_rule,
     )

@@ -13,9 +13,11 @@ from onduty.app.delivery import record_delivered, record_failed
 from onduty.app.heartbeats import check_heartbeats
 from onduty.app.paging import fire_timer
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
+from onduty.app.readiness import send_reminders
 from onduty.engine import metrics
 
 log = logging.getLogger("onduty.worker")
+READINESS_CHECK_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -98,8 +100,12 @@ class Worker:
 
     def run_forever(self, clock: Clock, stop: threading.Event, poll: float = 1.0) -> None:
         """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
+        reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
         while not stop.is_set() and not self._stopping.is_set():
             try:
+                if clock.now() >= reminders_due:
+                    reminders_due = clock.now() + READINESS_CHECK_EVERY
+                    send_reminders(self.txs, self.channels, clock.now())
                 self.run_once(clock.now())
                 self.lag_seconds(clock.now())
                 metrics.LAST_TICK.set_to_current_time()

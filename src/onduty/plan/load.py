@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from onduty.plan.references import check_references
 from onduty.plan.schema import Plan
@@ -144,27 +144,39 @@ def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def load_plan(path: Path | str) -> Plan:
-    """Load and validate a plan file, with cross-references and runbook files checked."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model(path: Path | str, model: type[M], expected: str, what: str = "the file") -> tuple[M, yaml.Node | None]:
+    """Read a YAML file into `model`; PlanInvalid names file, line and field for every error."""
     path = Path(path)
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PlanInvalid([PlanError(file, None, "", f"cannot read the plan: {exc.strerror}")]) from None
+        raise PlanInvalid([PlanError(file, None, "", f"cannot read {what}: {exc.strerror}")]) from None
     data, node = parse_yaml(text, file)
     if not isinstance(data, dict):
-        raise PlanInvalid([PlanError(file, 1, "", "expected a mapping with organization, people, …")])
+        raise PlanInvalid([PlanError(file, 1, "", f"expected a mapping with {expected}")])
     try:
-        plan = Plan.model_validate(data)
+        return model.model_validate(data), node
     except ValidationError as exc:
         found = _most_specific([(_clean_loc(tuple(e["loc"])), _message(e)) for e in exc.errors()])
         raise PlanInvalid(
             [PlanError(file, _key_line(node, loc), _field_name(loc), msg) for loc, msg in found]
         ) from None
+
+
+def errors_at(file: str, node: yaml.Node | None, problems: list[tuple[tuple[int | str, ...], str]]) -> PlanInvalid:
+    """Cross-reference problems (location, message) as one PlanInvalid with lines."""
+    return PlanInvalid([PlanError(file, _key_line(node, loc), _field_name(loc), msg) for loc, msg in problems])
+
+
+def load_plan(path: Path | str) -> Plan:
+    """Load and validate a plan file, with cross-references and runbook files checked."""
+    path = Path(path)
+    plan, node = load_model(path, Plan, "organization, people, …", "the plan")
     problems = check_references(plan, path.parent)
     if problems:
-        raise PlanInvalid(
-            [PlanError(file, _key_line(node, loc), _field_name(loc), msg) for loc, msg in problems]
-        )
+        raise errors_at(str(path), node, problems)
     return plan

@@ -353,6 +353,7 @@ class RunbookLink(Strict):
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
+    reviewed: date | None = Field(None, description="when the team last reviewed this plan together")
 
 
 class Plan(Strict):

@@ -344,6 +344,27 @@ runbook_texts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+drills = Table(
+    "drills", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("scenario", Text, nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("held_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("participants", Json, nullable=False),
+    Column("findings", Json, nullable=False),
+    Column("score", Integer, nullable=False),
+    Index(None, "held_at"),
+)
+
+readiness_reminders = Table(
+    "readiness_reminders", metadata,
+    Column("key", String(128), primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("recipients", Json, nullable=False),
+)
+
 mapper_registry = registry()
 
 

@@ -10,6 +10,8 @@ from onduty.domain.incidents import OutboxMessage
 
 def page_line(message: OutboxMessage) -> str:
     body = message.payload["body"]
+    if "incident" not in body:  # a reminder, not a page
+        return f"NOTE → {body['person']['name']}: {body.get('subject', '')}: {body.get('text', '')}"
     incident = body["incident"]
     return (
         f"PAGE → {body['person']['name']}: [{incident['severity']}] #{incident['id']} "
