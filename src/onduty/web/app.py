@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,9 +14,23 @@ from fastapi.responses import JSONResponse
 from onduty import __version__
 from onduty.app.ports import Unavailable
 from onduty.bootstrap import Container
+from onduty.web import fast_ingest
 from onduty.web.api import alerting, calendar, events, health, incidents, oncall, playbook, schedules
 from onduty.web.auth import KeyCache
 from onduty.web.ingest import ingest_writer, rate_limiter
+
+
+class OndutyApp(FastAPI):
+    """FastAPI, with the ingest endpoints served before its own layers (see web/fast_ingest.py)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            endpoint = fast_ingest.fast_endpoint(scope["method"], scope["path"])
+            if endpoint is not None:
+                scope["app"] = self
+                await fast_ingest.serve(endpoint, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
@@ -40,7 +55,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         if thread is not None:
             thread.join(timeout=10)
 
-    app = FastAPI(title="onduty", version=__version__, lifespan=lifespan,
+    app = OndutyApp(title="onduty", version=__version__, lifespan=lifespan,
                   description="Incident response for teams that run production AI systems for clients.")
     app.state.container = container
     app.state.worker_running = False

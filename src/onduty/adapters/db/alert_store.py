@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -110,14 +110,26 @@ class AlertStore:
         return found
 
     def place_alerts(self, placements: Sequence[tuple[int, int | None, str]]) -> None:
-        """Set (alert id → incident id, status) for alerts just stored or promoted."""
+        """Set (alert id → incident id, status) for alerts just stored or promoted: one statement per
+        incident, so a group of a hundred alerts joining one incident is one UPDATE (written for the
+        driver, like the upsert)."""
         if not placements:
             return
         self._flush_pending()
-        c = t.alerts.c
-        stmt = update(t.alerts).where(c.id == bindparam("b_id")).values(
-            incident_id=bindparam("b_incident"), status=bindparam("b_status"))
-        self.session.execute(stmt, [{"b_id": a, "b_incident": i, "b_status": s} for a, i, s in placements])
+        by_target: dict[tuple[int | None, str], list[int]] = {}
+        for alert_id, incident_id, status in placements:
+            by_target.setdefault((incident_id, status), []).append(alert_id)
+        p = "%s" if self._locking else "?"
+        connection = self.session.connection()
+        singles = [(i, s, ids[0]) for (i, s), ids in by_target.items() if len(ids) == 1]
+        if singles:
+            connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id = {p}", singles)
+        for (incident_id, status), ids in by_target.items():
+            for start in range(0, len(ids) if len(ids) > 1 else 0, UPSERT_CHUNK):
+                chunk = ids[start:start + UPSERT_CHUNK]
+                connection.exec_driver_sql(
+                    f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id IN ({', '.join([p] * len(chunk))})",
+                    (incident_id, status, *chunk))
         self._forget_loaded()
 
     def alerts(self, query: AlertFilter) -> list[Alert]:
