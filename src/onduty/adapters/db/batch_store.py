@@ -22,7 +22,6 @@ from onduty.app.ports import IncidentFilter, Transactions
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 
-
 _INSERTS: dict[tuple[str, str, bool], tuple[str, list[tuple[str, Any]]]] = {}
 
 
