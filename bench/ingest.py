@@ -118,7 +118,8 @@ def onduty_server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str
     log = (workdir / "serve.log").open("wb")
     exe = str(Path(sys.executable).with_name("onduty"))
     inline = ["--worker"] if args.worker == "inline" else ["--no-worker"]
-    server = subprocess.Popen([exe, "serve", "--port", str(port), *inline], env=env, stdout=log,
+    processes = ["--processes", str(args.processes)] if getattr(args, "processes", 1) > 1 else []
+    server = subprocess.Popen([exe, "serve", "--port", str(port), *inline, *processes], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     worker = subprocess.Popen([exe, "worker", "--poll", "0.2"], env=env, stdout=log, stderr=subprocess.STDOUT) \
         if args.worker == "process" else None
@@ -296,6 +297,7 @@ def main() -> None:
     parser.add_argument("--batch-concurrency", type=int, default=8, help="senders of batches (default 8)")
     parser.add_argument("--worker", choices=("inline", "process", "none"), default="process",
                         help="the worker in the server process, in its own process (default), or not at all")
+    parser.add_argument("--processes", type=int, default=1, help="HTTP processes of `onduty serve` (default 1)")
     parser.add_argument("--storm", action="store_true", help="run the alert storm instead")
     parser.add_argument("--rate", type=float, help="instead: single events at this fixed rate per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="with --rate: how long (default 20)")

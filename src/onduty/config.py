@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SERVE_WORKER_ENV = "ONDUTY_SERVE_WORKER"  # set by `onduty serve --processes N` for its child processes
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ONDUTY_", extra="ignore")

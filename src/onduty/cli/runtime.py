@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from onduty.cli.common import container, err
+from onduty.config import SERVE_WORKER_ENV
 
 
 def serve(
@@ -18,6 +20,9 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Run the worker in this process too.")] = True,
     ssl_certfile: Annotated[str | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")] = None,
     ssl_keyfile: Annotated[str | None, typer.Option(help="The certificate's private key (PEM).")] = None,
+    processes: Annotated[int, typer.Option("--processes", min=1, max=64,
+                                           help="HTTP processes sharing the port; more than one suits "
+                                                "PostgreSQL (SQLite has one writer at a time).")] = 1,
 ) -> None:
     """Serve the HTTP API (and, by default, the worker that pages people).
 
@@ -31,9 +36,15 @@ def serve(
     c = container()
     scheme = "https" if ssl_certfile else "http"
     err.print(f"onduty serving on {scheme}://{host}:{port} (database {c.db.engine.url.render_as_string()}, "
-              f"worker {'on' if worker else 'off'})")
-    uvicorn.run(create_app(c, run_worker=worker), host=host, port=port, log_level="warning",
-                access_log=False, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+              f"worker {'on' if worker else 'off'}, {processes} HTTP process{'es' if processes > 1 else ''})")
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
+                               "ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile}
+    if processes == 1:
+        uvicorn.run(create_app(c, run_worker=worker), **options)
+        return
+    c.db.dispose()  # each process builds its own
+    os.environ[SERVE_WORKER_ENV] = "1" if worker else "0"
+    uvicorn.run("onduty.web.app:app_from_environment", factory=True, workers=processes, **options)
 
 
 def run_worker(

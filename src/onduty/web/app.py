@@ -77,3 +77,14 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         ]}, 400)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `onduty serve --processes N` process, built from the environment's settings.
+    Every process may run a worker: they share due work through the database's row locks."""
+    import os
+
+    from onduty.bootstrap import build
+    from onduty.config import SERVE_WORKER_ENV
+
+    return create_app(build(), run_worker=os.environ.get(SERVE_WORKER_ENV, "1") == "1")
