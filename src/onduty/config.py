@@ -18,4 +18,5 @@ class Settings(BaseSettings):
     ingest_rate_per_key: float = 100.0  # events a second per integration key, sustained
     ingest_burst_per_key: float = 2000.0  # events a key may send at once before the rate applies
     max_body_bytes: int = 4 * 1024 * 1024  # larger ingest bodies are refused with 413
+    max_feed_bytes: int = 256 * 1024 * 1024  # larger feed batches are refused with 413
     ingest_batch_events: int = 2000  # at most this many events per group commit

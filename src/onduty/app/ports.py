@@ -75,6 +75,26 @@ class Drill:
     id: int | None = None
 
 
+@dataclass(frozen=True)
+class StoredReference:
+    feed_id: str
+    profile: bytes
+    rows: int
+    source: str
+    set_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedBatchRecord:
+    feed_id: str
+    received_at: datetime
+    rows: int
+    verdict: str
+    findings: list[dict[str, Any]]
+    incident_id: int | None = None
+    id: int | None = None
+
+
 class Store(PlaybookPort, Protocol):
     """One transaction's view of the data. Changes commit when the transaction block ends."""
 
@@ -121,6 +141,14 @@ class Store(PlaybookPort, Protocol):
     def heartbeats(self) -> list[HeartbeatState]: ...
     def save_heartbeat(self, state: HeartbeatState) -> None: ...
     def due_heartbeats(self, now: datetime, limit: int) -> list[HeartbeatState]: ...
+
+    # data feeds (adapters/db/feed_store.py)
+    def feed_reference(self, feed_id: str) -> StoredReference | None: ...
+    def save_feed_reference(self, feed_id: str, profile: bytes, rows: int, source: str, now: datetime) -> None: ...
+    def feed_snapshot(self, feed_id: str) -> bytes | None: ...
+    def save_feed_snapshot(self, feed_id: str, snapshot: bytes, rows: int, now: datetime) -> None: ...
+    def add_feed_batch(self, record: FeedBatchRecord) -> int: ...
+    def feed_batches(self, feed_id: str, limit: int = 20) -> list[FeedBatchRecord]: ...
 
     def add_incident(self, incident: Incident) -> None: ...
     def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None: ...

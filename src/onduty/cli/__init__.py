@@ -7,6 +7,7 @@ import typer
 from onduty.cli.alerting import heartbeat_app, silence_app
 from onduty.cli.demo import demo
 from onduty.cli.exports import export_app
+from onduty.cli.feeds import drift, feeds_app
 from onduty.cli.incidents import incidents_app
 from onduty.cli.keys import keys_app
 from onduty.cli.oncall import oncall, page
@@ -31,6 +32,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(silence_app, name="silence")
 app.add_typer(heartbeat_app, name="heartbeat")
 app.add_typer(exercise_app, name="exercise")
+app.add_typer(feeds_app, name="feeds")
 app.command()(demo)
 app.command()(serve)
 app.command("worker")(run_worker)
@@ -38,6 +40,7 @@ app.command()(oncall)
 app.command()(page)
 app.command()(swap)
 app.command()(doctor)
+app.command()(drift)
 
 
 def main() -> None:

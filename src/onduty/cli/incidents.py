@@ -10,6 +10,7 @@ import typer
 from onduty.app.incidents import add_note, change_status, clocks_for
 from onduty.app.ports import IncidentFilter
 from onduty.cli.common import JsonOpt, container, current_user, fail, friendly_errors, out, print_json
+from onduty.cli.feeds import evidence_table, feed_evidence
 from onduty.cli.render import clock_dict, clocks_table, entry_dict, incident_dict, incidents_table, timeline_table
 from onduty.domain.incidents import IllegalTransition, Status
 from onduty.domain.severity import Severity
@@ -76,6 +77,7 @@ def show(
         if incident is None:
             fail(f"incident {incident_id} not found", "list them with `onduty incidents list`")
         entries = store.timeline(incident_id)
+        evidence = [e for a in store.alerts_of(incident_id) if (e := feed_evidence(a.details))]
         directory = store.directory()
         client = directory.clients.get(incident.client_id)
     now = c.clock.now()
@@ -85,7 +87,8 @@ def show(
         return
     if as_json:
         print_json({**incident_dict(incident), "clocks": [clock_dict(k, now) for k in clocks],
-                    "timeline": [entry_dict(e) for e in entries], "runbooks": [runbook_dict(r) for r in runbooks]})
+                    "timeline": [entry_dict(e) for e in entries], "runbooks": [runbook_dict(r) for r in runbooks],
+                    "evidence": evidence})
         return
     zone = _zone(tz, client.time_zone if client else "UTC")
     out.print(incidents_table([incident], zone))
@@ -94,6 +97,8 @@ def show(
     if runbooks:
         out.print(runbooks_table(runbooks))
     out.print(timeline_table(entries, zone))
+    for found in evidence:
+        out.print(evidence_table(found))
 
 
 def _act(incident_id: int, to: Status, by: str, note: str) -> None:

@@ -28,7 +28,7 @@ class ColumnDrift:
 
     def as_dict(self) -> dict[str, Any]:
         return {"column": self.column, "kind": self.kind, "method": self.method,
-                "statistic": _round(self.statistic), "threshold": self.threshold, "drifted": self.drifted,
+                "statistic": finite(self.statistic), "threshold": self.threshold, "drifted": self.drifted,
                 "reference_rows": self.reference_rows, "current_rows": self.current_rows}
 
 
@@ -54,7 +54,8 @@ class DatasetDrift:
                 "drifted_columns": self.drifted_columns, "columns": [c.as_dict() for c in self.columns]}
 
 
-def _round(value: float) -> float | None:
+def finite(value: float) -> float | None:
+    """A figure for JSON: six significant digits; None for infinities and NaN."""
     return None if not np.isfinite(value) else float(f"{value:.6g}")
 
 

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from onduty.detect.drift import DatasetDrift, dataset_drift, profile_columns
+from onduty.detect.drift import DatasetDrift, dataset_drift, finite, profile_columns
 from onduty.detect.hashing import column_hashes, combine, pair_hashes
 from onduty.detect.profile import Batch, Categorical, ColumnProfile, Profile, batch_rows, profile
 from onduty.detect.snapshot import Snapshot, churn_limit, compare, snapshot
 
-__all__ = ["Categorical", "FeedConfig", "FeedVerdict", "Finding", "Profile", "Snapshot", "check", "profile",
+__all__ = ["Batch", "Categorical", "FeedConfig", "FeedVerdict", "Finding", "Profile", "Snapshot", "check", "profile",
            "snapshot"]
 
 
@@ -175,7 +175,7 @@ def _drift_findings(drift: DatasetDrift, cfg: FeedConfig) -> list[Finding]:
     out = []
     for d in drift.columns:
         if d.drifted:
-            out.append(Finding("drift", d.column, d.method, d.threshold, float(f"{d.statistic:.6g}"),
+            out.append(Finding("drift", d.column, d.method, d.threshold, finite(d.statistic),
                                cfg.block_on_column_drift, f"{d.column}: {d.method} {d.statistic:.4g} "
                                f"({'<' if d.method in ('ks', 'chisquare', 'z') else '≥'} {d.threshold})"))
     if drift.drifted:
@@ -238,7 +238,8 @@ def check(reference: Profile, batch: Batch, previous: Snapshot | None = None,
     cfg = config or FeedConfig()
     rows = batch_rows(batch)
     current = profile_columns(dict(batch), workers)
-    drift = dataset_drift(reference.columns, current, cfg.columns, cfg.drift_share, cfg.method,
+    columns = cfg.columns or [c for c in reference.columns if c != cfg.key]  # a key's values do not drift
+    drift = dataset_drift(reference.columns, current, columns, cfg.drift_share, cfg.method,
                           cfg.method_threshold, workers)
     findings = [*_schema(reference, current), *_nulls(reference, current, cfg), *_ranges(reference, current, cfg),
                 *_categories(reference, current, cfg), *_drift_findings(drift, cfg)]

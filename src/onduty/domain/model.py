@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from onduty.domain.feeds import FeedSpec
 from onduty.domain.severity import SeverityPolicy
 
 if TYPE_CHECKING:
@@ -216,3 +217,4 @@ class Directory:
     alerting: AlertPolicy | None = None  # routing, classification, maintenance, heartbeats (None: defaults)
     compensation: Compensation = field(default_factory=Compensation)
     runbooks: tuple[RunbookLink, ...] = ()  # the plan's `runbooks` section
+    feeds: Mapping[str, FeedSpec] = field(default_factory=dict)

@@ -3,6 +3,7 @@ per-service settings) into the domain's AlertPolicy, once per plan."""
 
 from __future__ import annotations
 
+from onduty.domain.feeds import FeedSpec
 from onduty.domain.heartbeats import HeartbeatCheck
 from onduty.domain.matchers import parse_matchers
 from onduty.domain.model import Restriction
@@ -18,7 +19,7 @@ def alert_policy(plan: schema.Plan) -> AlertPolicy:
             RoutingRule(r.name, parse_matchers(r.match), r.service, frozenset(r.from_services))
             for r in plan.routing
         ),
-        classes=tuple(
+        classes=feed_rules(plan) + tuple(
             ClassificationRule(
                 c.name, parse_matchers(c.match), Severity.parse(c.severity) if c.severity else None,
                 c.type, frozenset(c.services),
@@ -38,3 +39,20 @@ def alert_policy(plan: schema.Plan) -> AlertPolicy:
         },
         services={s.id: ServiceAlerting(s.auto_resolve, s.group_window) for s in plan.services},
     )
+
+
+def feed_rules(plan: schema.Plan) -> tuple[ClassificationRule, ...]:
+    """A quarantined batch is a pipeline failure at its feed's severity, whatever later rules say."""
+    return tuple(
+        ClassificationRule(f"feed {f.id}", parse_matchers([f'feed="{f.id}"', 'detector="feed"']),
+                           Severity.parse(f.severity), "pipeline_failure", frozenset({f.service}))
+        for f in plan.feeds
+    )
+
+
+def feed_specs(plan: schema.Plan) -> dict[str, FeedSpec]:
+    return {
+        f.id: FeedSpec(f.id, f.service, Severity.parse(f.severity), f.format, f.key, tuple(f.attributes),
+                       tuple(f.pairs), tuple(f.columns), f.reference, f.thresholds.model_dump())
+        for f in plan.feeds
+    }

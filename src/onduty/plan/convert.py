@@ -12,7 +12,7 @@ from onduty.domain.matchers import parse_matchers
 from onduty.domain.runbooks import RunbookLink
 from onduty.domain.severity import DEFAULT_LEVELS, Severity, SeverityPolicy
 from onduty.plan import schema
-from onduty.plan.alerting import alert_policy
+from onduty.plan.alerting import alert_policy, feed_specs
 
 
 def _instant(value: date | datetime, tz: ZoneInfo, *, end: bool) -> datetime:
@@ -116,6 +116,7 @@ def to_directory(plan: schema.Plan) -> model.Directory:
             RunbookLink(r.file, r.title, tuple(r.services), tuple(r.types), parse_matchers(r.match))
             for r in plan.runbooks
         ),
+        feeds=feed_specs(plan),
     )
 
 

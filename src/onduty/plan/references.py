@@ -54,6 +54,9 @@ def check_references(plan: Plan, base: Path) -> list[Problem]:
                 problems.append((("services", i, "runbooks", j), f"runbook file {runbook!r} not found"))
     problems += _alerting_references(plan, clients, services)
     problems += _runbook_references(plan, services, base)
+    problems += _duplicates("feeds", (f.id for f in plan.feeds))
+    for i, feed in enumerate(plan.feeds):
+        problems += _unknown(("feeds", i, "service"), feed.service, services, "service")
     for i, schedule in enumerate(plan.schedules):
         for j, layer in enumerate(schedule.layers):
             for k, member in enumerate(layer.members):

@@ -350,6 +350,55 @@ class RunbookLink(Strict):
         return self
 
 
+# -- data feeds -----------------------------------------------------------------------------------
+
+DriftMethod = Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi"]
+
+
+def _pair(value: object) -> tuple[str, str]:
+    if isinstance(value, str) and value.count(":") == 1 and all(value.split(":")):
+        a, b = value.split(":")
+        return a.strip(), b.strip()
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, str) and v for v in value):
+        return str(value[0]), str(value[1])
+    raise ValueError(f"expected a column pair as \"category:brand\" or [category, brand], got {value!r}")
+
+
+ColumnPair = Annotated[tuple[str, str], BeforeValidator(_pair)]
+
+
+class FeedThresholds(Strict):
+    """When a batch is held; the defaults are Evidently's for drift and deliberately strict for the rest."""
+
+    drift_share: float = Field(0.5, gt=0, le=1, description="dataset drift when this share of columns drifted")
+    method: DriftMethod | None = Field(None, description="one drift method for every column (default: per column)")
+    method_threshold: float | None = Field(None, gt=0, description="its threshold (default: the method's own)")
+    block_on_column_drift: bool = Field(False, description="one drifted column holds the batch")
+    null_share_increase: float = Field(0.1, ge=0, le=1)
+    out_of_range_share: float = Field(0.01, ge=0, le=1)
+    new_category_share: float = Field(0.01, ge=0, le=1)
+    vanished_category_share: float = Field(0.01, ge=0, le=1)
+    new_pair_share: float = Field(0.01, ge=0, le=1)
+    churn_floor: float = Field(0.01, ge=0, le=1, description="changed-key share always tolerated")
+    churn_factor: float = Field(3.0, ge=1, description="times the feed's normal churn tolerated")
+    churn_unlearnt: float = Field(0.2, ge=0, le=1, description="the limit until three batches were compared")
+
+
+class Feed(Strict):
+    """A data feed whose batches are checked at `POST /api/v1/feeds/{id}/batches` before they are used."""
+
+    id: Ident
+    service: Ident
+    format: Literal["csv", "jsonl", "parquet"] | None = None
+    key: str | None = Field(None, description="key column of a keyed feed, e.g. product_id")
+    attributes: list[str] = Field(default_factory=list, description="a key's attributes; empty: every other column")
+    pairs: list[ColumnPair] = Field(default_factory=list, description="column pairs, e.g. category:brand")
+    columns: list[str] = Field(default_factory=list, description="columns checked for drift; empty: all")
+    severity: SevName = "sev2"
+    reference: Literal["first_batch", "explicit"] = "first_batch"
+    thresholds: FeedThresholds = Field(default_factory=FeedThresholds)
+
+
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
@@ -370,3 +419,4 @@ class Plan(Strict):
     classification: list[ClassificationRule] = Field(default_factory=list)
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     runbooks: list[RunbookLink] = Field(default_factory=list)
+    feeds: list[Feed] = Field(default_factory=list)

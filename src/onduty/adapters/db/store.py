@@ -17,6 +17,7 @@ from onduty.adapters.db import tables as t
 from onduty.adapters.db.alert_store import AlertStore
 from onduty.adapters.db.playbook_store import PlaybookStore
 from onduty.adapters.db.readiness_store import ReadinessStore
+from onduty.adapters.db.feed_store import FeedStore
 from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
@@ -38,7 +39,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
     return _DIRECTORIES[sha256]
 
 
-class SqlStore(AlertStore, PlaybookStore, ReadinessStore):
+class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"

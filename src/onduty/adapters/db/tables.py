@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -363,6 +364,35 @@ readiness_reminders = Table(
     Column("key", String(128), primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
     Column("recipients", Json, nullable=False),
+)
+
+feed_references = Table(
+    "feed_references", metadata,
+    Column("feed_id", String(64), primary_key=True),
+    Column("profile", LargeBinary, nullable=False),  # detect.Profile.to_bytes(): npz, no pickle
+    Column("rows", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+)
+
+feed_snapshots = Table(
+    "feed_snapshots", metadata,
+    Column("feed_id", String(64), primary_key=True),
+    Column("snapshot", LargeBinary, nullable=False),  # key hash → attribute hash, and the churn history
+    Column("rows", Integer, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+)
+
+feed_batches = Table(
+    "feed_batches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("findings", Json, nullable=False),
+    Column("incident_id", Integer),
+    Index(None, "feed_id", "id"),
 )
 
 mapper_registry = registry()

@@ -124,4 +124,6 @@ def read_batch(path: Path, fmt: str | None = None, columns: list[str] | None = N
     table = read_table(path, format_of(path, fmt))
     if table.num_columns == 0:
         raise BadBatch("the batch has no columns")
+    if table.num_rows == 0:
+        raise BadBatch("the batch has no rows")
     return to_batch(table, columns)
