@@ -20,7 +20,8 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["silence", "create"], ["silence", "list"], ["silence", "expire"], ["heartbeat", "key"],
             ["heartbeat", "list"], ["incidents", "playbook"], ["incidents", "tick"], ["incidents", "type"],
             ["incidents", "fallback"], ["incidents", "request"], ["incidents", "request-done"],
-            ["incidents", "workaround"], ["exercise", "run"], ["exercise", "list"], ["doctor"]]
+            ["incidents", "workaround"], ["exercise", "run"], ["exercise", "list"], ["doctor"],
+            ["drift"], ["feeds", "set-reference"], ["feeds", "batches"]]
 
 
 @pytest.fixture
