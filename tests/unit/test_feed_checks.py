@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from onduty.detect.feeds import Categorical, FeedConfig, Profile, Snapshot, check, profile
+from onduty.detect.feeds import Categorical, FeedConfig, Profile, Snapshot, check, profile, reference_profile
 
 CATEGORIES = np.array([f"cat{i}" for i in range(40)])
 
@@ -132,3 +132,16 @@ def test_profile_survives_a_round_trip_through_bytes() -> None:
     assert again.summary() == original.summary()
     assert np.array_equal(again.pairs[("category", "brand")], original.pairs[("category", "brand")])
     assert check(again, batch).accepted
+
+
+def test_pca_error_flags_shuffled_categories_and_passes_a_clean_refresh() -> None:
+    rng = np.random.default_rng(12)
+    config = FeedConfig(key="product_id", multivariate=True)
+    batch = catalog(rng)
+    reference = Profile.from_bytes(reference_profile(batch, config).to_bytes())
+    clean = check(reference, churned(batch, rng), None, config)
+    assert clean.accepted and clean.multivariate is not None
+    held = check(reference, shuffle_categories(batch, rng, 0.05), None, config)
+    (finding,) = [f for f in held.findings if f.check == "multivariate"]
+    assert finding.blocking and finding.value > finding.threshold  # type: ignore[operator]
+    assert not held.drift.drifted_columns

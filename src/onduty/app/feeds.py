@@ -48,6 +48,7 @@ def feed_config(spec: FeedSpec) -> detect.FeedConfig:
     th = dict(spec.thresholds)
     return detect.FeedConfig(
         key=spec.key, attributes=spec.attributes or None, pairs=spec.pairs, columns=spec.columns or None,
+        multivariate=spec.multivariate,
         **{k: v for k, v in th.items() if k in detect.FeedConfig.__dataclass_fields__},  # type: ignore[arg-type]
     )
 
@@ -96,7 +97,7 @@ def receive_batch(txs: Transactions, feed_id: str, batch: Batch, now: datetime,
 
 def _first_batch(txs: Transactions, spec: FeedSpec, config: detect.FeedConfig, batch: Batch,
                  now: datetime) -> BatchOutcome:
-    profile = detect.profile(batch, config.pairs)
+    profile = detect.reference_profile(batch, config)
     snap = detect.check(profile, batch, None, config).snapshot
     rows = batch_rows(batch)
     with txs() as store:
@@ -113,7 +114,7 @@ def set_reference(txs: Transactions, feed_id: str, batch: Batch, source: str, no
     """Make `batch` the feed's reference (and, for a keyed feed, its snapshot); returns its rows."""
     spec = feed_spec(txs, feed_id)
     config = feed_config(spec)
-    profile = detect.profile(batch, config.pairs)
+    profile = detect.reference_profile(batch, config)
     snap = detect.check(profile, batch, None, config).snapshot
     rows = batch_rows(batch)
     with txs() as store:

@@ -53,6 +53,7 @@ def drift(
     = None,
     drift_share: Annotated[float, typer.Option("--drift-share", min=0.0, max=1.0,
                                                help="Dataset drift at this share of drifted columns.")] = 0.5,
+    multivariate: Annotated[bool, typer.Option("--multivariate", help="Also PCA reconstruction error.")] = False,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -64,7 +65,8 @@ def drift(
     Example: [bold]onduty drift catalog-monday.parquet catalog-today.parquet --key product_id --pairs category:brand[/]
     """
     wanted = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None
-    config = detect.FeedConfig(key=key, pairs=_pairs(pairs), columns=wanted, drift_share=drift_share)
+    config = detect.FeedConfig(key=key, pairs=_pairs(pairs), columns=wanted, drift_share=drift_share,
+                               multivariate=multivariate)
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
                   transient=True, disable=as_json) as progress:
         task = progress.add_task("reading and checking", total=4)
@@ -76,7 +78,7 @@ def drift(
                      f"its columns are {', '.join(ref_batch)}", 2)
         if key is not None and (key not in ref_batch or key not in cur_batch):
             fail(f"--key: {key!r} is not a column of both files", "name the key column both files share", 2)
-        profile = detect.profile(ref_batch, config.pairs)
+        profile = detect.reference_profile(ref_batch, config)
         previous = detect.check(profile, ref_batch, None, config).snapshot if key else None
         progress.advance(task)
         verdict = detect.check(profile, cur_batch, previous, config)

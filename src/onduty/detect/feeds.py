@@ -3,8 +3,9 @@
 Pure functions over numpy arrays (no database, no clock), so the service, the CLI and simulations
 share them:
 
-    ref = feeds.profile(batch, pairs=[("category", "brand")])       # → Profile
-    verdict = feeds.check(ref, batch, previous=None, config=FeedConfig(key="product_id"))
+    config = FeedConfig(key="product_id", pairs=(("category", "brand"),))
+    ref = feeds.reference_profile(batch, config)    # → Profile (or feeds.profile(batch, pairs) by hand)
+    verdict = feeds.check(ref, batch, previous=None, config=config)
     verdict.verdict        # "accept" or "quarantine"
     verdict.findings       # what failed: check, column, statistic, threshold, value, blocking
     verdict.snapshot       # this batch's keyed snapshot, to pass as `previous` next time
@@ -13,7 +14,8 @@ A batch maps column name → numpy array (numbers, datetimes, strings or objects
 Checks: schema (missing, extra, retyped columns), null share, numeric range, category sets,
 per-column drift and dataset drift (Evidently's methods), and two that per-column drift cannot see:
 the share of keys whose attributes changed since the previous snapshot against the feed's normal
-churn, and the share of rows whose declared column pair was never seen in the reference.
+churn, the share of rows whose declared column pair was never seen in the reference, and (with
+`multivariate=True`) PCA reconstruction error against held-out chunks of the reference.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from onduty.detect.profile import Batch, Categorical, ColumnProfile, Profile, ba
 from onduty.detect.snapshot import Snapshot, churn_limit, compare, snapshot
 
 __all__ = ["Batch", "Categorical", "FeedConfig", "FeedVerdict", "Finding", "Profile", "Snapshot", "check", "profile",
-           "snapshot"]
+           "reference_profile", "snapshot"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class FeedConfig:
     churn_min_history: int = 3
     churn_history: int = 96  # how many past churn figures are remembered
     block_on_column_drift: bool = False  # True: one drifted column quarantines (else only dataset drift)
+    multivariate: bool = False  # PCA reconstruction error against held-out reference chunks
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class FeedVerdict:
     drift: DatasetDrift
     keys: dict[str, Any] | None = None  # changed/added/removed shares, limit and normal churn
     pairs: dict[str, Any] = field(default_factory=dict)
+    multivariate: dict[str, Any] | None = None  # the batch's PCA error, the limit and the reference's
     snapshot: Snapshot | None = None  # this batch's snapshot, churn history extended if accepted
 
     @property
@@ -93,7 +97,7 @@ class FeedVerdict:
     def as_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "rows": self.rows,
                 "findings": [f.as_dict() for f in self.findings], "drift": self.drift.as_dict(),
-                "keys": self.keys, "pairs": self.pairs}
+                "keys": self.keys, "pairs": self.pairs, "multivariate": self.multivariate}
 
 
 def _pct(x: float) -> str:
@@ -205,6 +209,30 @@ def _pairs(ref: Profile, batch: Batch, cfg: FeedConfig, rows: int) -> tuple[list
     return out, figures
 
 
+def _multivariate(ref: Profile, batch: Batch, cfg: FeedConfig) -> tuple[list[Finding], dict[str, Any] | None]:
+    if not cfg.multivariate:
+        return [], None
+    model = ref.pca
+    if model is None or any(c not in batch for c in (*model.numeric, *(n for n, _ in model.categorical))):
+        return [Finding("multivariate", None, "unavailable", None, None, False,
+                        "no PCA model for these columns in the reference; set the reference again")], None
+    error, limit = model.batch_error(batch), model.limit
+    figures = {"error": round(error, 6), "limit": round(limit, 6),
+               "reference_error": round(float(model.chunk_errors.mean()), 6), "components": len(model.components)}
+    if error <= limit:
+        return [], figures
+    return [Finding("multivariate", None, "pca_reconstruction_error", round(limit, 6), round(error, 6), True,
+                    f"rows fit the reference's joint structure worse: PCA error {error:.4g}, "
+                    f"held-out reference {float(model.chunk_errors.mean()):.4g}, limit {limit:.4g}")], figures
+
+
+def reference_profile(batch: Batch, config: FeedConfig | None = None) -> Profile:
+    """The reference profile `check` needs for this configuration (pairs, multivariate model)."""
+    cfg = config or FeedConfig()
+    columns = list(cfg.columns or [c for c in batch if c != cfg.key])
+    return profile(batch, cfg.pairs, multivariate=columns if cfg.multivariate else None)
+
+
 def _keys(batch: Batch, previous: Snapshot | None, cfg: FeedConfig) -> tuple[list[Finding], dict[str, Any] | None,
                                                                               Snapshot | None]:
     if cfg.key is None:
@@ -245,12 +273,12 @@ def check(reference: Profile, batch: Batch, previous: Snapshot | None = None,
                 *_categories(reference, current, cfg), *_drift_findings(drift, cfg)]
     pair_findings, pair_figures = _pairs(reference, batch, cfg, rows)
     key_findings, key_figures, snap = _keys(batch, previous, cfg)
-    findings += pair_findings + key_findings
-    verdict = FeedVerdict(rows, tuple(findings), drift, key_figures, pair_figures, snap)
-    if snap is not None and not verdict.accepted and previous is not None:
-        verdict = FeedVerdict(rows, verdict.findings, drift, key_figures, pair_figures,
-                              Snapshot(snap.keys, snap.hashes, previous.history, snap.duplicates))
-    return verdict
+    pca_findings, pca_figures = _multivariate(reference, batch, cfg)
+    findings += pair_findings + key_findings + pca_findings
+    held = any(f.blocking for f in findings)
+    if snap is not None and held and previous is not None:  # a held batch teaches nothing about churn
+        snap = Snapshot(snap.keys, snap.hashes, previous.history, snap.duplicates)
+    return FeedVerdict(rows, tuple(findings), drift, key_figures, pair_figures, pca_figures, snap)
 
 
 def row_hashes(batch: Batch, columns: Sequence[str]) -> np.ndarray:

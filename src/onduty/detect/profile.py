@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from onduty.detect.hashing import pair_hashes
+from onduty.detect.multivariate import PcaModel, fit
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Profile:
     rows: int
     columns: dict[str, ColumnProfile]
     pairs: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # sorted unique pair hashes
+    pca: PcaModel | None = None  # the multivariate model, when asked for
 
     def to_bytes(self) -> bytes:
         """npz with a JSON header; loaded back without pickle."""
@@ -134,6 +136,9 @@ class Profile:
         for j, (pair, hashes) in enumerate(self.pairs.items()):
             header["pairs"].append(list(pair))
             arrays[f"p{j}"] = hashes
+        if self.pca is not None:
+            header["pca"] = self.pca.header()
+            arrays.update(self.pca.arrays())
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)  # type: ignore[arg-type]
@@ -148,7 +153,8 @@ class Profile:
                 parts = {p: npz[f"c{i}_{p}"] for p in ("values", "categories", "counts") if f"c{i}_{p}" in npz}
                 columns[c["name"]] = ColumnProfile(c["name"], c["kind"], c["rows"], c["nulls"], **parts)
             pairs = {(a, b): npz[f"p{j}"] for j, (a, b) in enumerate(header["pairs"])}
-        return cls(header["rows"], columns, pairs)
+            pca = PcaModel.load(header["pca"], npz) if "pca" in header else None
+        return cls(header["rows"], columns, pairs, pca)
 
     def summary(self) -> dict[str, Any]:
         return {"rows": self.rows, "columns": {n: c.summary() for n, c in self.columns.items()},
@@ -176,15 +182,18 @@ def batch_rows(batch: Batch) -> int:
     return sizes.pop() if sizes else 0
 
 
-def profile(batch: Batch, pairs: Sequence[tuple[str, str]] = (), workers: int = 2) -> Profile:
-    """The reference profile of a batch; `pairs` are column pairs whose seen value pairs are kept."""
+def profile(batch: Batch, pairs: Sequence[tuple[str, str]] = (), workers: int = 2,
+            multivariate: Sequence[str] | None = None) -> Profile:
+    """The reference profile of a batch; `pairs` are column pairs whose seen value pairs are kept;
+    `multivariate` names the columns of a PCA model (None: no model)."""
     rows = batch_rows(batch)
     columns = map_columns(lambda item: column_profile(*item), list(batch.items()), workers)
     seen = {}
     for a, b in pairs:
         if a in batch and b in batch:
             seen[(a, b)] = np.unique(pair_hashes(batch[a], batch[b]))
-    return Profile(rows, {c.name: c for c in columns}, seen)
+    model = fit(batch, [c for c in multivariate if c in batch]) if multivariate is not None else None
+    return Profile(rows, {c.name: c for c in columns}, seen, model)
 
 
 def map_columns(fn: Any, items: list[Any], workers: int) -> list[Any]:

@@ -18,6 +18,7 @@ class FeedSpec:
     attributes: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str], ...] = ()
     columns: tuple[str, ...] = ()
+    multivariate: bool = False  # PCA reconstruction error against held-out reference chunks
     reference: str = "first_batch"  # or "explicit": only `onduty feeds set-reference` sets it
     thresholds: Mapping[str, float | str | bool | None] = field(default_factory=dict)
 

@@ -53,6 +53,6 @@ def feed_rules(plan: schema.Plan) -> tuple[ClassificationRule, ...]:
 def feed_specs(plan: schema.Plan) -> dict[str, FeedSpec]:
     return {
         f.id: FeedSpec(f.id, f.service, Severity.parse(f.severity), f.format, f.key, tuple(f.attributes),
-                       tuple(f.pairs), tuple(f.columns), f.reference, f.thresholds.model_dump())
+                       tuple(f.pairs), tuple(f.columns), f.multivariate, f.reference, f.thresholds.model_dump())
         for f in plan.feeds
     }

@@ -394,6 +394,7 @@ class Feed(Strict):
     attributes: list[str] = Field(default_factory=list, description="a key's attributes; empty: every other column")
     pairs: list[ColumnPair] = Field(default_factory=list, description="column pairs, e.g. category:brand")
     columns: list[str] = Field(default_factory=list, description="columns checked for drift; empty: all")
+    multivariate: bool = Field(False, description="also check PCA reconstruction error (joint structure)")
     severity: SevName = "sev2"
     reference: Literal["first_batch", "explicit"] = "first_batch"
     thresholds: FeedThresholds = Field(default_factory=FeedThresholds)
