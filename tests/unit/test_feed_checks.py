@@ -145,3 +145,12 @@ def test_pca_error_flags_shuffled_categories_and_passes_a_clean_refresh() -> Non
     (finding,) = [f for f in held.findings if f.check == "multivariate"]
     assert finding.blocking and finding.value > finding.threshold  # type: ignore[operator]
     assert not held.drift.drifted_columns
+
+
+def test_identifier_columns_are_left_out_of_category_and_drift_checks() -> None:
+    rng = np.random.default_rng(13)
+    ref = {"title": np.array([f"t{i}" for i in range(3000)], dtype=object), "x": rng.normal(0, 1, 3000)}
+    cur = {"title": np.array([f"u{i}" for i in range(3000)], dtype=object), "x": rng.normal(0, 1, 3000)}
+    verdict = check(profile(ref), cur)
+    assert verdict.accepted, verdict.findings
+    assert [d.column for d in verdict.drift.columns] == ["x"]

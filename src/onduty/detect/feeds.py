@@ -150,11 +150,22 @@ def _ranges(ref: Profile, cur: dict[str, ColumnProfile], cfg: FeedConfig) -> lis
     return out
 
 
+def identifiers(ref: Profile, key: str | None) -> set[str]:
+    """The key and text columns whose values hardly repeat (ids, titles): no category set to keep."""
+    found = {key} if key else set()
+    for name, col in ref.columns.items():
+        present = col.rows - col.nulls
+        if col.kind == "categorical" and present > 20 and col.n_unique > 0.5 * present:
+            found.add(name)
+    return found
+
+
 def _categories(ref: Profile, cur: dict[str, ColumnProfile], cfg: FeedConfig) -> list[Finding]:
     out = []
+    skipped = identifiers(ref, cfg.key)
     for name, col in cur.items():
         base = ref.columns.get(name)
-        if base is None or col.kind != "categorical" or base.kind != "categorical":
+        if base is None or col.kind != "categorical" or base.kind != "categorical" or name in skipped:
             continue
         assert base.categories is not None and base.counts is not None
         assert col.categories is not None and col.counts is not None
@@ -229,7 +240,7 @@ def _multivariate(ref: Profile, batch: Batch, cfg: FeedConfig) -> tuple[list[Fin
 def reference_profile(batch: Batch, config: FeedConfig | None = None) -> Profile:
     """The reference profile `check` needs for this configuration (pairs, multivariate model)."""
     cfg = config or FeedConfig()
-    columns = list(cfg.columns or [c for c in batch if c != cfg.key])
+    columns = list(cfg.columns or [c for c in batch if c != cfg.key])  # the model leaves out id-like text itself
     return profile(batch, cfg.pairs, multivariate=columns if cfg.multivariate else None)
 
 
@@ -266,7 +277,8 @@ def check(reference: Profile, batch: Batch, previous: Snapshot | None = None,
     cfg = config or FeedConfig()
     rows = batch_rows(batch)
     current = profile_columns(dict(batch), workers)
-    columns = cfg.columns or [c for c in reference.columns if c != cfg.key]  # a key's values do not drift
+    skipped = identifiers(reference, cfg.key)  # an id's values are new in every batch: no drift to measure
+    columns = cfg.columns or [c for c in reference.columns if c not in skipped]
     drift = dataset_drift(reference.columns, current, columns, cfg.drift_share, cfg.method,
                           cfg.method_threshold, workers)
     findings = [*_schema(reference, current), *_nulls(reference, current, cfg), *_ranges(reference, current, cfg),
