@@ -65,10 +65,10 @@ def as_categorical(column: Column) -> Categorical:
 def numeric_values(column: np.ndarray) -> tuple[np.ndarray, int]:
     """(sorted non-null values as float64, null count)."""
     values = column.astype(np.float64, copy=False)
-    finite = values[np.isfinite(values)]
-    nulls = int(values.size - finite.size)
-    finite = np.sort(finite, kind="quicksort")  # a new array, so the caller's batch is untouched
-    return finite, nulls
+    mask = np.isfinite(values)
+    finite = values[mask] if not mask.all() else values.copy()  # a copy: the caller's batch is untouched
+    finite.sort()
+    return finite, int(values.size - finite.size)
 
 
 def category_counts(column: Categorical) -> tuple[np.ndarray, np.ndarray, int]:

@@ -7,6 +7,7 @@ Python string per row. A file that cannot be parsed raises BadBatch naming the r
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from onduty.detect.profile import Batch, Categorical
+from onduty.detect.profile import Batch, Categorical, ColumnProfile, column_profile, map_columns
 
 FORMATS = ("csv", "jsonl", "parquet")
 CONTENT_TYPES = {
@@ -84,9 +85,21 @@ def read_table(path: Path, fmt: str) -> pa.Table:
     raise BadBatch(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
+def _dictionary(column: pa.ChunkedArray) -> Categorical:
+    """Codes and categories straight from dictionary chunks (as Parquet stores text), no decoding."""
+    unified = column.unify_dictionaries()
+    if unified.num_chunks == 0:
+        return Categorical(np.zeros(0, dtype=np.int64), np.array([], dtype=str))
+    dictionary = unified.chunk(0).dictionary
+    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in unified.chunks])
+    return Categorical(codes.astype(np.int64), np.asarray(dictionary.to_pylist(), dtype=object).astype(str))
+
+
 def _column(name: str, column: pa.ChunkedArray) -> np.ndarray | Categorical:
     kind = column.type
     if pa.types.is_dictionary(kind):
+        if pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type):
+            return _dictionary(column)
         column = column.cast(kind.value_type)
         kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
@@ -117,6 +130,38 @@ def to_batch(table: pa.Table, columns: list[str] | None = None) -> dict[str, np.
     if missing:
         raise BadBatch(f"no column {', '.join(map(repr, missing))}; the file has {', '.join(names)}")
     return {name: _column(name, table.column(name)) for name in wanted}
+
+
+def read_profiles(path: Path, fmt: str | None = None, columns: list[str] | None = None,
+                  workers: int = 2) -> dict[str, ColumnProfile]:
+    """Each column's profile, reading Parquet one column at a time (text as dictionary codes), so only
+    the sorted samples stay in memory; CSV and JSON lines are parsed once, then converted per column."""
+    fmt = format_of(path, fmt)
+    if fmt != "parquet":
+        batch = read_batch(path, fmt, columns)
+        return {name: column_profile(name, batch[name]) for name in batch}
+    try:
+        schema = pq.read_schema(path)
+        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        source = pq.ParquetFile(path, read_dictionary=text)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadBatch(f"not valid parquet: {_tidy(str(exc))}") from None
+    names = columns if columns is not None else schema.names
+    missing = [c for c in names if c not in schema.names]
+    if missing:
+        raise BadBatch(f"no column {', '.join(map(repr, missing))}; the file has {', '.join(schema.names)}")
+    if source.metadata.num_rows == 0:
+        raise BadBatch("the batch has no rows")
+
+    def one(name: str) -> ColumnProfile:
+        with _lock:  # the file handle is shared; decoding is quick next to sorting
+            table = source.read(columns=[name])
+        return column_profile(name, _column(name, table.column(0)))
+
+    return {p.name: p for p in map_columns(one, list(names), workers)}
+
+
+_lock = threading.Lock()
 
 
 def read_batch(path: Path, fmt: str | None = None, columns: list[str] | None = None) -> Batch:
