@@ -44,6 +44,11 @@ class RecordingChannel:
         return "recorded"
 
     def people(self) -> list[str]:
+        """Who the escalation paged (not all-hands pages, notifications, reminders or channel posts)."""
+        return [m.person_id for m in self.sent if m.idempotency_key.startswith("page:")]
+
+    def everyone(self) -> list[str]:
+        """Every recipient of every message, in order."""
         return [m.person_id for m in self.sent]
 
 

@@ -29,8 +29,9 @@ organization: {{name: E2E Agency}}
 people:
   - {{id: ana, name: Ana Silva, time_zone: UTC, contact: [{{type: webhook, address: "{url}/ana"}}]}}
   - {{id: ben, name: Ben Cho, time_zone: UTC, contact: [{{type: webhook, address: "{url}/ben"}}]}}
+  - {{id: cleo, name: Cleo Park, time_zone: UTC, roles: [delivery_lead, account_manager]}}
 clients:
-  - {{id: acme, name: Acme, time_zone: UTC, account_manager: ana, delivery_lead: ben}}
+  - {{id: acme, name: Acme, time_zone: UTC, account_manager: cleo, delivery_lead: cleo}}
 services:
   - {{id: shop-api, client: acme, kind: api, escalation_policy: api}}
 schedules:
@@ -162,10 +163,12 @@ def test_event_to_signed_page_to_escalation_to_resolution(stack: tuple[Server, R
     assert acked.json()["status"] == "acknowledged"
     assert trigger(server, routing_key, "resolve").status_code == 202
     incident = httpx.get(f"{server.url}/api/v1/incidents/1", headers=auth).json()
-    assert incident["status"] == "resolved"
-    kinds = [e["kind"] for e in httpx.get(f"{server.url}/api/v1/incidents/1/timeline", headers=auth).json()]
-    assert kinds.count("page.delivered") == 2
-    assert kinds.index("status.acknowledged") < kinds.index("status.resolved")
+    assert incident["status"] == "monitoring"
+    timeline = httpx.get(f"{server.url}/api/v1/incidents/1/timeline", headers=auth).json()
+    kinds = [e["kind"] for e in timeline]
+    delivered = [e["data"]["person"] for e in timeline if e["kind"] == "page.delivered"]
+    assert sorted(delivered) == ["ana", "ben", "cleo"]  # Sev1: Cleo (delivery lead) is paged at once too
+    assert kinds.index("status.acknowledged") < kinds.index("status.resolved") < kinds.index("status.monitoring")
 
 
 def test_server_killed_mid_incident_still_sends_every_due_page(stack: tuple[Server, Receiver, str, str]) -> None:

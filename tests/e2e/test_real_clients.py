@@ -157,7 +157,7 @@ def test_real_alertmanager_opens_and_resolves_incidents(
     for alert in alerts:
         alert["endsAt"] = ended
     assert httpx.post(f"{alertmanager}/api/v2/alerts", json=alerts, timeout=5).status_code == 200
-    wait_for(lambda: incidents(server, auth)[0]["status"] == "resolved")
+    wait_for(lambda: incidents(server, auth)[0]["status"] == "monitoring")
     assert len(incidents(server, auth)) == 1
 
 
@@ -175,7 +175,7 @@ def test_real_pagerduty_client_triggers_acknowledges_and_resolves(
     client.acknowledge(dedup)
     assert incidents(server, auth)[0]["status"] == "acknowledged"
     client.resolve(dedup)
-    assert incidents(server, auth)[0]["status"] == "resolved"
+    assert incidents(server, auth)[0]["status"] == "monitoring"
     with pytest.raises(pagerduty.HttpError) as raised:
         client.send_event("trigger", payload={"summary": "no source, no severity"})
     assert raised.value.response.status_code == 400

@@ -18,6 +18,7 @@ from onduty.app.ports import AlertFilter, IncidentFilter, Transactions
 from onduty.app.silences import create_silence, expire_silence
 from onduty.bootstrap import Container
 from onduty.domain.alerts import AlertEvent, Decision
+from tests.conftest import advance
 from tests.integration.alerting_plan import apply_alerting_plan
 
 
@@ -53,11 +54,18 @@ def test_alerts_of_one_group_within_the_window_join_one_incident(txs: Transactio
     assert "alert.grouped" in kinds(container, first[0].incident_id)
 
 
-def test_a_group_whose_incident_resolved_opens_a_new_incident(txs: Transactions, container: Container) -> None:
+def test_a_group_alert_during_monitoring_reopens_and_after_closing_opens_a_new_incident(
+    txs: Transactions, container: Container
+) -> None:
     opened = send(txs, container, "recs-model", trigger("a", group="g"))[0]
     change_status(container.db, opened.incident_id or 0, "resolved", "aiko", container.clock.now())
+    container.clock.advance(timedelta(minutes=10))  # the group's window is long over; monitoring is not
     again = send(txs, container, "recs-model", trigger("b", group="g"))[0]
-    assert again.decision is Decision.OPEN and again.incident_id != opened.incident_id
+    assert again.decision is Decision.REOPEN and again.incident_id == opened.incident_id
+    change_status(container.db, opened.incident_id or 0, "resolved", "aiko", container.clock.now())
+    advance(container, container.clock, timedelta(minutes=31))  # Sev2 monitors for 30 minutes, then closes
+    later = send(txs, container, "recs-model", trigger("c", group="g"))[0]
+    assert later.decision is Decision.OPEN and later.incident_id != opened.incident_id
 
 
 def test_dependent_services_join_the_upstream_incident_instead_of_paging(
@@ -75,8 +83,16 @@ def test_dependent_services_join_the_upstream_incident_instead_of_paging(
     assert set(affected[1:]) == {("recs-model", "inhibit"), ("recs-api", "inhibit")}
     assert kinds(container, feed.incident_id).count("alert.inhibited") == 2
     change_status(container.db, feed.incident_id or 0, "resolved", "lucia", container.clock.now())
+    advance(container, container.clock, timedelta(minutes=31))  # monitored, then closed
     after = send(txs, container, "recs-api", trigger("errors"))[0]
     assert after.decision is Decision.OPEN and after.incident_id != feed.incident_id
+
+
+def test_a_monitored_incident_does_not_take_in_its_dependents(txs: Transactions, container: Container) -> None:
+    feed = send(txs, container, "catalog-feed", trigger("rows", "catalog rows 12% of usual"))[0]
+    change_status(container.db, feed.incident_id or 0, "resolved", "lucia", container.clock.now())
+    model = send(txs, container, "recs-model", trigger("relevance"))[0]
+    assert model.decision is Decision.OPEN and model.incident_id != feed.incident_id
 
 
 def test_an_upstream_incident_opened_in_the_same_batch_takes_in_its_dependents(
@@ -120,7 +136,7 @@ def test_maintenance_window_holds_alerts_in_the_clients_zone(txs: Transactions, 
     assert send(txs, container, "eta-model", trigger("eta-other"))[0].decision is Decision.OPEN
 
 
-@pytest.mark.parametrize(("service", "status"), [("recs-model", "resolved"), ("claims-triage", "triggered")])
+@pytest.mark.parametrize(("service", "status"), [("recs-model", "monitoring"), ("claims-triage", "triggered")])
 def test_auto_resolve_follows_the_services_setting(
     txs: Transactions, container: Container, service: str, status: str
 ) -> None:
@@ -161,8 +177,9 @@ def test_events_of_one_key_apply_in_order_within_a_batch(txs: Transactions, cont
     results = ingest_events(txs, [("recs-model", trigger("k")), ("recs-model", trigger("k")),
                                   ("recs-model", AlertEvent("resolve", "k")), ("recs-model", trigger("k"))],
                             container.clock.now())
-    assert [r.decision for r in results] == [Decision.OPEN, Decision.DEDUPLICATE, Decision.RESOLVE, Decision.OPEN]
-    assert results[0].incident_id == results[2].incident_id != results[3].incident_id
+    # The last trigger is a new alert; its incident was being monitored, so it reopens.
+    assert [r.decision for r in results] == [Decision.OPEN, Decision.DEDUPLICATE, Decision.RESOLVE, Decision.REOPEN]
+    assert results[0].incident_id == results[2].incident_id == results[3].incident_id
     with container.db.transaction() as store:
         counts = sorted(a.occurrences for a in store.alerts(AlertFilter()))
     assert counts == [1, 2]
@@ -176,7 +193,7 @@ def test_missed_heartbeat_raises_an_alert_and_the_next_ping_resolves_it(
     assert check_heartbeats(container.db, start + timedelta(minutes=69)) == 0  # period 1h + grace 10m
     container.clock.set(start + timedelta(minutes=71))
     report = container.worker.run_once(container.clock.now())
-    assert report.heartbeats_missed == 1 and report.timers_fired == 1  # the new Sev1 incident paged at once
+    assert report.heartbeats_missed == 1 and report.timers_fired == 2  # Sev1: the on-call paged, all hands engaged
     assert check_heartbeats(container.db, start + timedelta(minutes=90)) == 0  # reported once
     with container.db.transaction() as store:
         (incident,) = store.incidents(IncidentFilter())
@@ -186,7 +203,7 @@ def test_missed_heartbeat_raises_an_alert_and_the_next_ping_resolves_it(
     beat = record_beat(container.db, "catalog-hourly", start + timedelta(minutes=95))
     assert beat.resolved_incident == incident.id
     with container.db.transaction() as store:
-        assert store.incident(incident.id or 0).status == "resolved"  # type: ignore[union-attr]
+        assert store.incident(incident.id or 0).status == "monitoring"  # type: ignore[union-attr]
 
 
 def test_a_job_that_never_pings_misses_its_first_beat(txs: Transactions, container: Container) -> None:
@@ -227,6 +244,6 @@ def test_order_holds_on_the_plain_store_too(container: Container, tmp_path: Path
     apply_alerting_plan(container, tmp_path)
     results = ingest_events(container.db, [("recs-model", trigger("k")), ("recs-model", AlertEvent("resolve", "k")),
                                            ("recs-model", trigger("k"))], container.clock.now())
-    assert [r.decision for r in results] == [Decision.OPEN, Decision.RESOLVE, Decision.OPEN]
+    assert [r.decision for r in results] == [Decision.OPEN, Decision.RESOLVE, Decision.REOPEN]
     with container.db.transaction() as store:
         assert sorted(a.status for a in store.alerts(AlertFilter())) == ["resolved", "triggered"]

@@ -108,9 +108,10 @@ def test_acknowledge_and_resolve_over_the_api(http: TestClient, planned: Contain
     assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
     again = http.post("/api/v1/incidents/1/acknowledge", headers=headers)
     assert again.status_code == 409 and "already acknowledged" in again.json()["detail"]
-    assert http.post("/api/v1/incidents/1/resolve", headers=headers).json()["status"] == "resolved"
+    assert http.post("/api/v1/incidents/1/resolve", headers=headers).json()["status"] == "monitoring"
     timeline = http.get("/api/v1/incidents/1/timeline", headers=headers).json()
-    assert [e["kind"] for e in timeline][-2:] == ["status.acknowledged", "status.resolved"]
+    assert [e["kind"] for e in timeline if e["kind"].startswith("status.")] == [
+        "status.acknowledged", "status.resolved", "status.monitoring"]
 
 
 def test_client_scoped_key_sees_only_its_client(http: TestClient, planned: Container, routing_key: str) -> None:

@@ -21,7 +21,8 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["heartbeat", "list"], ["incidents", "playbook"], ["incidents", "tick"], ["incidents", "type"],
             ["incidents", "fallback"], ["incidents", "request"], ["incidents", "request-done"],
             ["incidents", "workaround"], ["exercise", "run"], ["exercise", "list"], ["doctor"],
-            ["drift"], ["feeds", "set-reference"], ["feeds", "batches"]]
+            ["drift"], ["feeds", "set-reference"], ["feeds", "batches"],
+            ["incidents", "severity"], ["incidents", "role"]]
 
 
 @pytest.fixture
@@ -97,10 +98,11 @@ def test_page_ack_resolve_from_the_cli(cli: CliRunner) -> None:
     assert run(cli, "incidents", "resolve", "1", "--note", "re-exported")[0] == 0
     code, out, _ = run(cli, "incidents", "show", "1", "--json")
     shown = json.loads(out)
-    assert shown["status"] == "resolved" and shown["acknowledged_by"] == "lucia"
+    assert shown["status"] == "monitoring" and shown["acknowledged_by"] == "lucia"
     clocks = {c["clock"]: c["state"] for c in shown["clocks"]}
     assert clocks == {"acknowledge": "met", "first_notice": "running", "resolve": "met", "review": "running"}
-    assert [e["kind"] for e in shown["timeline"]][-3:] == ["status.acknowledged", "note", "status.resolved"]
+    assert [e["kind"] for e in shown["timeline"]][-4:] == ["status.acknowledged", "note", "status.resolved",
+                                                           "status.monitoring"]
 
 
 def test_unknown_incident_says_how_to_find_one(cli: CliRunner) -> None:
@@ -124,10 +126,13 @@ def test_demo_replays_the_story_in_seconds(cli: CliRunner) -> None:
     assert code == 0
     result = json.loads(out)
     figures = result["figures_seconds"]
-    assert result["status"] == "resolved"
+    assert result["status"] == "closed"
     assert figures["time_to_detect"] == 330 and figures["time_to_engage"] < 5
     assert figures["time_to_acknowledge"] == 760 and figures["duration"] < 3600
-    assert [key.split(":")[5] for key in result["pages"]] == ["aiko", "lucia"]
+    pages = result["pages"]
+    assert [key.split(":")[5] for key in pages if key.startswith("page:")] == ["aiko", "lucia"]
+    assert [key.split(":")[2] for key in pages if key.startswith("allhands:")] == ["hannah", "dev", "maria"]
+    assert "channel:1" in pages
 
 
 def test_oncall_shows_shifts_and_gaps(cli: CliRunner) -> None:

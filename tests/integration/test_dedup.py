@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from onduty.app.ingest import ingest_event
 from onduty.app.ports import IncidentFilter
 from onduty.bootstrap import Container
 from onduty.domain.alerts import AlertEvent, Decision
+from tests.conftest import advance
 
 
 def event(action: str, key: str = "feed/rows") -> AlertEvent:
@@ -26,15 +28,22 @@ def test_trigger_on_an_open_key_joins_its_incident(planned: Container) -> None:
     assert alert.occurrences == 2
 
 
-def test_trigger_after_resolve_opens_a_new_incident(planned: Container) -> None:
+def test_trigger_after_resolve_reopens_while_monitored_and_opens_a_new_incident_once_closed(
+    planned: Container
+) -> None:
     first = ingest_event(planned.db, "catalog-feed", event("trigger"), planned.clock.now())
     resolved = ingest_event(planned.db, "catalog-feed", event("resolve"), planned.clock.now())
+    with planned.db.transaction() as store:
+        assert store.incident(first.incident_id or 0).status == "monitoring"  # type: ignore[union-attr]
     again = ingest_event(planned.db, "catalog-feed", event("trigger"), planned.clock.now())
     assert resolved.decision is Decision.RESOLVE
-    assert again.decision is Decision.OPEN
-    assert again.incident_id != first.incident_id
+    assert again.decision is Decision.REOPEN and again.incident_id == first.incident_id
+    ingest_event(planned.db, "catalog-feed", event("resolve"), planned.clock.now())
+    advance(planned, planned.clock, timedelta(minutes=31))  # Sev2 monitors for 30 minutes
     with planned.db.transaction() as store:
-        assert store.incident(first.incident_id or 0).status == "resolved"  # type: ignore[union-attr]
+        assert store.incident(first.incident_id or 0).status == "closed"  # type: ignore[union-attr]
+    fresh = ingest_event(planned.db, "catalog-feed", event("trigger"), planned.clock.now())
+    assert fresh.decision is Decision.OPEN and fresh.incident_id != first.incident_id
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
@@ -59,8 +68,12 @@ def test_resolving_the_incident_by_hand_closes_its_alerts(planned: Container) ->
 
     opened = ingest_event(planned.db, "catalog-feed", event("trigger"), planned.clock.now())
     change_status(planned.db, opened.incident_id or 0, "resolved", "lucia", planned.clock.now())
+    with planned.db.transaction() as store:
+        assert [a.status for a in store.alerts_of(opened.incident_id or 0)] == ["resolved"]
     again = ingest_event(planned.db, "catalog-feed", event("trigger"), planned.clock.now())
-    assert again.decision is Decision.OPEN and again.incident_id != opened.incident_id
+    assert again.decision is Decision.REOPEN and again.incident_id == opened.incident_id
+    with planned.db.transaction() as store:
+        assert [a.status for a in store.alerts_of(opened.incident_id or 0)] == ["resolved", "triggered"]
 
 
 def test_racing_triggers_on_one_new_key_open_exactly_one_incident(planned: Container) -> None:

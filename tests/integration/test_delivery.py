@@ -15,7 +15,7 @@ from tests.integration.test_escalation import kinds, trigger
 def test_failed_delivery_retries_with_backoff_then_succeeds(planned: Container, pager: RecordingChannel,
                                                            clock: SimulatedClock) -> None:
     pager.fail_with = DeliveryError("HTTP 503")
-    incident_id = trigger(planned)
+    incident_id = trigger(planned, severity="warning")  # Sev3: the on-call alone is paged
     planned.worker.run_once(clock.now())
     advance(planned, clock, timedelta(seconds=9))
     assert pager.attempts == 1  # the first retry waits 10 s
@@ -29,7 +29,7 @@ def test_failed_delivery_retries_with_backoff_then_succeeds(planned: Container, 
 def test_exhausted_retries_fall_back_to_the_next_contact_method(planned: Container, pager: RecordingChannel,
                                                                 clock: SimulatedClock) -> None:
     pager.fail_with, pager.fail_only = DeliveryError("connection refused"), {"webhook"}
-    incident_id = trigger(planned)
+    incident_id = trigger(planned, severity="warning")
     advance(planned, clock, timedelta(seconds=69))  # webhook attempts at 0, 10, 30 s
     assert pager.sent == []
     advance(planned, clock, timedelta(seconds=1))  # the 4th and last at 70 s, then email at once
@@ -42,7 +42,7 @@ def test_exhausted_retries_fall_back_to_the_next_contact_method(planned: Contain
 def test_permanent_error_skips_retries(planned: Container, pager: RecordingChannel,
                                        clock: SimulatedClock) -> None:
     pager.fail_with = DeliveryError("HTTP 404", permanent=True)
-    incident_id = trigger(planned)
+    incident_id = trigger(planned, severity="warning")
     planned.worker.run_once(clock.now())
     assert pager.attempts == 2  # webhook refused for good, email tried in the same tick
     assert "page.retry" not in kinds(planned, incident_id)
@@ -51,13 +51,13 @@ def test_permanent_error_skips_retries(planned: Container, pager: RecordingChann
 def test_page_cut_off_mid_delivery_is_resent_with_the_same_key(
     planned: Container, pager: RecordingChannel, clock: SimulatedClock
 ) -> None:
-    trigger(planned)
+    trigger(planned, severity="warning")
     with planned.db.transaction() as store:
-        from onduty.app.paging import fire_timer
+        from onduty.app.timers import fire
 
         directory = store.directory()
         for timer in store.claim_due_timers(clock.now(), 10):
-            fire_timer(store, directory, timer, clock.now())
+            fire(store, directory, timer, clock.now())
     # A worker leases the page and dies before recording any result.
     with planned.db.transaction() as store:
         (leased,) = store.claim_deliveries(clock.now(), clock.now() + timedelta(seconds=60), 10)

@@ -77,7 +77,7 @@ def test_alertmanager_group_opens_one_incident_and_resolves_it(
     assert http.post(f"/integrations/alertmanager/{key}", json=resolved).json()["decisions"] == {"resolve": 2}
     assert http.post(f"/integrations/alertmanager/{key}", json=resolved).json()["decisions"] == {"drop": 2}
     (after,) = incidents(http, viewer)
-    assert after["status"] == "resolved" and after["resolved_by"] == "alertmanager"
+    assert after["status"] == "monitoring" and after["resolved_by"] == "alertmanager"
 
 
 def test_grafana_webhook_is_accepted(http: TestClient, key: str, viewer: dict[str, str]) -> None:

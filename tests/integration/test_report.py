@@ -91,7 +91,7 @@ def test_pages_and_night_pages_are_counted_in_each_persons_zone(planned: Contain
 
 def test_a_page_that_falls_back_to_the_next_contact_counts_once(planned: Container, pager: RecordingChannel) -> None:
     pager.fail_with, pager.fail_only = DeliveryError("410 gone", permanent=True), {"webhook"}
-    trigger(planned)
+    trigger(planned, severity="warning")  # Sev3: the on-call alone
     planned.worker.run_once(planned.clock.now())
     assert [m.channel for m in pager.sent] == ["email"]
     got = rows(planned, datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))

@@ -70,7 +70,8 @@ def record_failed(txs: Transactions, message_id: int, error: str, permanent: boo
         next_index = message.contact_index + 1
         if person is not None and incident is not None and next_index < len(person.contacts):
             base = message.idempotency_key.rsplit(":c", 1)[0]
-            extra = {k: v for k, v in message.payload["body"].items() if k in ("level", "reason")}
+            extra = {k: v for k, v in message.payload["body"].items()
+                     if k not in ("idempotency_key", "incident", "person")}  # keeps event, notification, clock
             fallback = outbox_message(directory, incident, base, person.id, next_index, now, extra)
             if store.add_outbox(fallback):
                 entries.append(TimelineEntry(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
+from onduty.app.clocks import arm_clocks, clocks_for
+from onduty.app.lifecycle import after_resolve, arm_engagement, arm_paging
 from onduty.app.ports import NotFound, Store, Transactions
-from onduty.domain.clocks import Clock, incident_clocks
-from onduty.domain.coverage import page_at
 from onduty.domain.incidents import Incident, Status, TimelineEntry, Timer
-from onduty.domain.model import Coverage, Directory, Service
+from onduty.domain.model import Directory, Service
 from onduty.domain.severity import Severity
+
+__all__ = ["add_note", "change_status", "clocks_for", "declare", "transition"]
 
 
 def declare(
@@ -31,22 +31,13 @@ def declare(
         f" ({client.name if client else service.client_id}): {title}",
         actor, {"severity": int(severity), "service": service.id},
     )]
-    if directory.severity.level(severity).pages:
-        coverage = client.coverage if client and client.coverage else Coverage(client.time_zone if client else "UTC")
-        first_page = page_at(severity, coverage, now)
-        if first_page > now:
-            opens = first_page.astimezone(ZoneInfo(coverage.time_zone))
-            entries.append(TimelineEntry(
-                now, "paging.deferred",
-                f"Outside {client.name if client else service.client_id}'s coverage hours "
-                f"({coverage.start:%H:%M}-{coverage.end:%H:%M} {coverage.time_zone}): "
-                f"{severity.label} pages wait until {opens:%a %d %b %H:%M %Z}",
-                data={"page_at": first_page.isoformat()},
-            ))
-        store.add_timer(Timer(incident.id, "escalate", first_page, incident.epoch, level=0, loop=0))
-    else:
-        entries.append(TimelineEntry(now, "paging.skipped", f"{severity.label} is tracked only: nobody is paged"))
     store.append(incident.id, entries)
+    if directory.severity.level(severity).pages:
+        arm_paging(store, directory, incident, now, announce=False)
+    else:
+        store.append(incident.id, [TimelineEntry(
+            now, "paging.skipped", f"{severity.label} is tracked only: nobody is paged")])
+    arm_engagement(store, incident, now)
     return incident
 
 
@@ -54,14 +45,17 @@ def transition(
     store: Store, directory: Directory, incident: Incident, to: Status, actor: str, now: datetime,
     note: str = "",
 ) -> None:
-    """Move an incident's status; leaving `triggered` arms the resolve timeout of its policy."""
+    """Move an incident's status; leaving `triggered` arms the resolve timeout of its policy, resolving
+    starts the monitor period (or closes), and the clocks are planned again."""
     assert incident.id is not None
     previous = incident.status
     store.append(incident.id, incident.move_to(to, actor, now, note))
+    arm_clocks(store, incident, now)
     if to == "resolved":
         for alert in store.alerts_of(incident.id):
             if alert.status != "resolved":
                 alert.status, alert.resolved_at, alert.updated_at = "resolved", now, now
+        after_resolve(store, directory, incident, now)
     if previous != "triggered" or to == "resolved":
         return
     service = directory.services.get(incident.service_id)
@@ -97,12 +91,3 @@ def add_note(
         entry = TimelineEntry(now, "note", text.strip(), actor)
         store.append(incident_id, [entry])
         return entry
-
-
-def clocks_for(directory: Directory, incident: Incident, timeline: Sequence[TimelineEntry], now: datetime
-               ) -> list[Clock]:
-    """The incident's severity clocks; the resolve clock uses its service's escalation policy."""
-    service = directory.services.get(incident.service_id)
-    policy = directory.policies.get(service.escalation_policy_id) if service else None
-    resolve_timeout = policy.resolve_timeout if policy else timedelta(minutes=30)
-    return incident_clocks(incident, timeline, directory.severity, resolve_timeout, now)

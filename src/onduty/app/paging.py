@@ -98,6 +98,8 @@ def page_level(
             entries.append(TimelineEntry(now, "page.unreachable", f"{person.name} has no contact method"))
             continue
         base = f"page:{incident.id}:{cause}:{position.loop}:{position.level}:{person.id}"
+        if incident.reopen_count:  # a reopened incident pages afresh
+            base += f":r{incident.reopen_count}"
         message = outbox_message(directory, incident, base, person.id, 0, now,
                                  {"level": position.level + 1, "reason": reason or "new incident"})
         if store.add_outbox(message):

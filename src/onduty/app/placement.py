@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from onduty.app.incidents import declare
+from onduty.app.lifecycle import reopen
 from onduty.app.ports import Store
 from onduty.domain.alerts import AlertEvent, Decision, details_of, group_digest
-from onduty.domain.incidents import TimelineEntry
+from onduty.domain.incidents import OPEN_STATUSES, TimelineEntry
 from onduty.domain.model import Directory, Service
 from onduty.domain.routing import AlertPolicy, Route, classify
 from onduty.domain.suppression import Silence, suppressed_by, upstream
@@ -64,8 +65,13 @@ class Placer:
         ups = {p.service_id: upstream(services, p.service_id) for p in pending}
         affecting = self.store.open_incidents_affecting(sorted({s for chain in ups.values() for s in chain}))
         status = self.store.open_incident_status([g[1] for g in groups.values()] + list(affecting.values()))
-        stale = [g[0] for g in groups.values() if g[2] <= self.now or status.get(g[1], "resolved") == "resolved"]
+        stale = [g[0] for g in groups.values() if g[2] <= self.now or status.get(g[1], "closed") not in OPEN_STATUSES]
         self.store.close_groups(stale)
+        # An alert with the key or group of an incident in monitoring is a recurrence: it reopens that incident.
+        by_key, by_group = self.store.monitoring_incidents_for(
+            [(p.service_id, p.event.dedup_key) for p in pending],
+            [(p.service_id, group_keys[p.alert_id]) for p in pending if p.alert_id in group_keys])
+        reopened: set[int] = set()
         live = {key: g[1] for key, g in groups.items() if g[0] not in stale}
         placed: list[Placed] = []
         placements: list[tuple[int, int | None, str]] = []
@@ -75,9 +81,23 @@ class Placer:
             service = services[p.service_id]
             group = group_keys.get(p.alert_id)
             joined = live.get((p.service_id, group)) if group else None
+            same_key = by_key.get((p.service_id, p.event.dedup_key))
+            recurred = same_key if same_key is not None else by_group.get((p.service_id, group or ""))
             inhibitor = next((s for s in ups[p.service_id]
-                              if status.get(affecting.get(s, -1), "resolved") != "resolved"), None)
-            if joined is not None:
+                              if status.get(affecting.get(s, -1), "closed") in OPEN_STATUSES), None)
+            if recurred is not None and joined is None and recurred not in reopened:
+                self._reopen(recurred, p, "same alert key" if same_key is not None else "same group")
+                reopened.add(recurred)
+                status[recurred] = "triggered"
+                if group:  # the reopened incident gathers its group again
+                    window = self.policy.for_service(p.service_id).group_window
+                    self.store.open_group(p.service_id, group, recurred, self.now, self.now + window)
+                    live[(p.service_id, group)] = recurred
+                result = Placed(p.service_id, p.event, recurred, Decision.REOPEN, p.indexes)
+            elif recurred is not None and joined is None:
+                result = Placed(p.service_id, p.event, recurred, Decision.GROUP, p.indexes)
+                joins.setdefault((recurred, "alert.grouped"), []).append(p)
+            elif joined is not None:
                 result = Placed(p.service_id, p.event, joined, Decision.GROUP, p.indexes)
                 joins.setdefault((joined, "alert.grouped"), []).append(p)
             elif inhibitor is not None:
@@ -121,6 +141,17 @@ class Placer:
                            "type_rule": found.type_rule}),
         ])
         return incident.id
+
+    def _reopen(self, incident_id: int, p: Pending, how: str) -> None:
+        """The alert recurred while its incident was being monitored: reopen it and page again."""
+        incident = self.store.incident(incident_id)
+        if incident is None or incident.status != "monitoring":
+            return
+        actor = p.event.source or "integration"
+        reopen(self.store, self.directory, incident, self.now, actor,
+               f"alert recurred during monitoring ({how}): {p.event.summary}",
+               {"dedup_key": p.event.dedup_key, "service": p.service_id, "summary": p.event.summary,
+                "matched": how})
 
     def _note(self, incident_id: int, how: str, joined: list[Pending]) -> None:
         """One timeline entry per incident and round, however many alerts joined (a storm stays readable)."""

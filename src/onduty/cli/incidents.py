@@ -1,4 +1,4 @@
-"""`onduty incidents list|show|ack|mitigate|resolve|note`."""
+"""`onduty incidents list|show|ack|mitigate|resolve|note|severity|role`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,23 @@ from zoneinfo import ZoneInfo
 import typer
 
 from onduty.app.incidents import add_note, change_status, clocks_for
+from onduty.app.lifecycle import change_severity
 from onduty.app.ports import IncidentFilter
+from onduty.app.roles import assign_role, roles_of
 from onduty.cli.common import JsonOpt, container, current_user, fail, friendly_errors, out, print_json
 from onduty.cli.feeds import evidence_table, feed_evidence
-from onduty.cli.render import clock_dict, clocks_table, entry_dict, incident_dict, incidents_table, timeline_table
-from onduty.domain.incidents import IllegalTransition, Status
+from onduty.cli.render import (
+    clock_dict,
+    clocks_table,
+    entry_dict,
+    incident_dict,
+    incidents_table,
+    role_dict,
+    roles_table,
+    timeline_table,
+)
+from onduty.domain.incidents import STATUSES, IllegalTransition, Status
+from onduty.domain.roles import ROLE_LABELS
 from onduty.domain.severity import Severity
 
 incidents_app = typer.Typer(help="List, show and act on incidents.", no_args_is_help=True)
@@ -32,7 +44,8 @@ def _zone(name: str | None, fallback: str) -> ZoneInfo:
 
 @incidents_app.command("list")
 def list_incidents(
-    status: Annotated[str | None, typer.Option(help="triggered, acknowledged, mitigated, resolved or open")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="triggered, acknowledged, mitigated, resolved, monitoring, closed or open")] = None,
     client: Annotated[str | None, typer.Option(help="Only this client's incidents.")] = None,
     service: Annotated[str | None, typer.Option(help="Only this service's incidents.")] = None,
     severity: Annotated[str | None, typer.Option(help="sev1 … sev4")] = None,
@@ -44,8 +57,8 @@ def list_incidents(
 
     Example: [bold]onduty incidents list --status open --client northwind[/]
     """
-    if status not in (None, "triggered", "acknowledged", "mitigated", "resolved", "open"):
-        fail(f"--status {status!r} is not a status", "use triggered, acknowledged, mitigated, resolved or open", 2)
+    if status is not None and status not in (*STATUSES, "open"):
+        fail(f"--status {status!r} is not a status", f"use {', '.join(STATUSES)} or open", 2)
     with friendly_errors():
         sev = int(Severity.parse(severity)) if severity else None
     c = container()
@@ -80,18 +93,22 @@ def show(
         evidence = [e for a in store.alerts_of(incident_id) if (e := feed_evidence(a.details))]
         directory = store.directory()
         client = directory.clients.get(incident.client_id)
+        roles = list(roles_of(store, directory, incident, entries).values())
     now = c.clock.now()
     clocks = clocks_for(directory, incident, entries, now)
     runbooks = print_runbooks(c.db, incident_id, runbook, as_json)
     if runbooks is None:
         return
     if as_json:
-        print_json({**incident_dict(incident), "clocks": [clock_dict(k, now) for k in clocks],
-                    "timeline": [entry_dict(e) for e in entries], "runbooks": [runbook_dict(r) for r in runbooks],
-                    "evidence": evidence})
+        print_json({**incident_dict(incident), "roles": [role_dict(r) for r in roles],
+                    "clocks": [clock_dict(k, now) for k in clocks], "timeline": [entry_dict(e) for e in entries],
+                    "runbooks": [runbook_dict(r) for r in runbooks], "evidence": evidence})
         return
     zone = _zone(tz, client.time_zone if client else "UTC")
     out.print(incidents_table([incident], zone))
+    if incident.channel_link:
+        out.print(f"incident channel: {incident.channel_link}")
+    out.print(roles_table(roles, directory.people))
     if clocks:
         out.print(clocks_table(clocks, zone, now))
     if runbooks:
@@ -148,3 +165,46 @@ def note(incident_id: IdArg, text: Annotated[str, typer.Argument(help="The note.
     with friendly_errors():
         add_note(c.db, incident_id, text, by or current_user(), c.clock.now())
     out.print(f"[green]✓[/] noted on incident {incident_id}")
+
+
+@incidents_app.command("severity")
+def severity(
+    incident_id: IdArg,
+    to: Annotated[str, typer.Option("--to", help="The new severity: sev1 … sev4.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the severity changes (goes on the timeline).")],
+    by: ByOpt = "",
+) -> None:
+    """Raise or lower the severity; paging and clocks follow at once (a raise to Sev1 pages all hands).
+
+    Example: [bold]onduty incidents severity 12 --to sev1 --reason "conversions down 19% since 17:40"[/]
+    """
+    c = container()
+    with friendly_errors():
+        try:
+            sev = Severity.parse(to)
+            incident = change_severity(c.db, incident_id, sev, reason, by or current_user(), c.clock.now())
+        except IllegalTransition as exc:
+            fail(str(exc), f"see where it stands with `onduty incidents show {incident_id}`")
+        except ValueError as exc:
+            fail(str(exc), "give --to sev1|sev2|sev3|sev4 and a --reason", 2)
+    out.print(f"[green]✓[/] incident {incident.id} is now {Severity(incident.severity).label}")
+
+
+@incidents_app.command("role")
+def role(
+    incident_id: IdArg,
+    role_name: Annotated[str, typer.Option("--role", help="responder, commander or communications_lead.")],
+    person: Annotated[str, typer.Option("--person", help="Who takes the role (a person id of the plan).")],
+    by: ByOpt = "",
+) -> None:
+    """Assign an incident role or hand it over; the change goes on the timeline.
+
+    Example: [bold]onduty incidents role 12 --role commander --person tomas[/]
+    """
+    c = container()
+    with friendly_errors():
+        try:
+            given = assign_role(c.db, incident_id, role_name, person, by or current_user(), c.clock.now())
+        except ValueError as exc:
+            fail(str(exc), "roles are responder, commander, communications_lead; people are the plan's ids", 2)
+    out.print(f"[green]✓[/] {given.person_id} is the {ROLE_LABELS[given.role]} of incident {incident_id}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,10 +11,13 @@ from rich.table import Table
 
 from onduty.domain.clocks import Clock
 from onduty.domain.incidents import Incident, TimelineEntry
+from onduty.domain.model import Person
+from onduty.domain.roles import ROLE_LABELS, Assignment
 from onduty.domain.severity import Severity
 
 SEVERITY_STYLE = {1: "bold white on red", 2: "bold red", 3: "yellow", 4: "dim"}
-STATUS_STYLE = {"triggered": "bold red", "acknowledged": "yellow", "mitigated": "cyan", "resolved": "green"}
+STATUS_STYLE = {"triggered": "bold red", "acknowledged": "yellow", "mitigated": "cyan", "resolved": "green",
+                "monitoring": "blue", "closed": "dim green"}
 KIND_STYLE = {"page": "magenta", "escalation": "bold yellow", "status": "bold green", "alert": "red",
               "incident": "bold", "note": "cyan"}
 
@@ -54,6 +57,7 @@ def incident_dict(i: Incident) -> dict[str, Any]:
         "first_signal_at": i.first_signal_at, "acknowledged_at": i.acknowledged_at,
         "acknowledged_by": i.acknowledged_by, "mitigated_at": i.mitigated_at, "resolved_at": i.resolved_at,
         "resolved_by": i.resolved_by, "escalation_level": i.escalation_level + 1,
+        "type": i.incident_type, "channel_link": i.channel_link, "closed_at": i.closed_at,
     }
 
 
@@ -63,7 +67,7 @@ def entry_dict(e: TimelineEntry) -> dict[str, Any]:
 
 CLOCK_STYLE = {"running": "yellow", "met": "green", "met_late": "red", "missed": "bold red"}
 CLOCK_LABEL = {"acknowledge": "acknowledge", "first_notice": "first client notice", "next_update": "next client update",
-               "resolve": "resolve or escalate", "review": "review"}
+               "resolve": "resolve or escalate", "review": "review", "security_notice": "security notification"}
 
 
 def clocks_table(clocks: Sequence[Clock], tz: ZoneInfo, now: datetime) -> Table:
@@ -82,3 +86,21 @@ def clocks_table(clocks: Sequence[Clock], tz: ZoneInfo, now: datetime) -> Table:
 def clock_dict(clock: Clock, now: datetime) -> dict[str, Any]:
     return {"clock": clock.name, "due": clock.due, "state": clock.state, "met_at": clock.met_at,
             "seconds_left": clock.left(now).total_seconds()}
+
+
+def roles_table(roles: Sequence[Assignment], people: Mapping[str, Person]) -> Table:
+    """Each incident role with its holder, and whether someone assigned it or it is the default."""
+    table = Table(title="Roles")
+    for column in ("role", "who", "how"):
+        table.add_column(column)
+    for a in roles:
+        person = people.get(a.person_id or "")
+        who = person.name if person else (a.person_id or "—")
+        how = f"assigned by {a.assigned_by}" if a.source == "assigned" else "default"
+        table.add_row(ROLE_LABELS[a.role], who, how)
+    return table
+
+
+def role_dict(a: Assignment) -> dict[str, Any]:
+    return {"role": a.role, "person": a.person_id, "source": a.source, "assigned_by": a.assigned_by,
+            "assigned_at": a.assigned_at}

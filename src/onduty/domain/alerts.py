@@ -60,7 +60,8 @@ class Decision(Enum):
     """What an event does, given the open alert with its key (if any).
 
     `decide` answers the first five; placing a new alert can also give GROUP (joined its group's open
-    incident), INHIBIT (joined the open incident of a service it depends on) or SUPPRESS (stored, not paged).
+    incident), INHIBIT (joined the open incident of a service it depends on), SUPPRESS (stored, not paged)
+    or REOPEN (it recurred while its incident was being monitored).
     """
 
     OPEN = "open"
@@ -71,6 +72,7 @@ class Decision(Enum):
     GROUP = "group"
     INHIBIT = "inhibit"
     SUPPRESS = "suppress"
+    REOPEN = "reopen"
 
 
 def decide(action: EventAction, open_alert: Alert | None) -> Decision:

@@ -64,6 +64,15 @@ class ClientContact:
 
 
 @dataclass(frozen=True)
+class IncidentChannel:
+    """Where a Sev1 incident's dedicated channel lives: a Slack or Teams incoming webhook and its link."""
+
+    kind: Literal["slack", "teams"]
+    webhook: str
+    link: str | None = None
+
+
+@dataclass(frozen=True)
 class Client:
     id: str
     name: str
@@ -73,6 +82,7 @@ class Client:
     tech_lead: str | None = None
     coverage: Coverage | None = None  # None: the default 07:00-22:00 every day in the client's zone
     contacts: tuple[ClientContact, ...] = ()
+    incident_channel: IncidentChannel | None = None  # None: the organization's default
 
 
 @dataclass(frozen=True)
@@ -218,3 +228,4 @@ class Directory:
     compensation: Compensation = field(default_factory=Compensation)
     runbooks: tuple[RunbookLink, ...] = ()  # the plan's `runbooks` section
     feeds: Mapping[str, FeedSpec] = field(default_factory=dict)
+    incident_channel: IncidentChannel | None = None  # the organization-wide default for Sev1 channels

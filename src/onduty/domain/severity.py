@@ -84,6 +84,8 @@ DEFAULT_EVENT_SEVERITY: Mapping[str, Severity] = {
 class SeverityPolicy:
     levels: Mapping[Severity, SeverityLevel] = field(default_factory=lambda: dict(DEFAULT_LEVELS))
     event_severity: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_EVENT_SEVERITY))
+    reminder_lead: timedelta = timedelta(minutes=5)  # how long before a clock is due its owner is reminded
+    security_notification_deadline: timedelta = timedelta(hours=72)  # security incidents: notify authorities
 
     def from_event(self, event_severity: str) -> Severity:
         """Map a source's severity word (PagerDuty's critical/error/warning/info) to a level."""

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from onduty.app.client_requests import record_missed_requests
 from onduty.app.delivery import record_delivered, record_failed
 from onduty.app.heartbeats import check_heartbeats
-from onduty.app.paging import fire_timer
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
 from onduty.app.readiness import send_reminders
+from onduty.app.timers import fire
 from onduty.engine import metrics
 
 log = logging.getLogger("onduty.worker")
@@ -51,7 +51,7 @@ class Worker:
                 directory = store.directory()
                 timers = store.claim_due_timers(now, self.batch)
                 for timer in timers:
-                    fire_timer(store, directory, timer, now)
+                    fire(store, directory, timer, now)
             report.timers_fired += len(timers)
             if len(timers) < self.batch or self._stopping.is_set():
                 break

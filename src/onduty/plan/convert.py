@@ -84,7 +84,12 @@ def _severity(p: schema.SeverityPolicy) -> SeverityPolicy:
     base = SeverityPolicy(levels=levels)
     mapping = dict(base.event_severity)
     mapping.update({word.lower(): Severity.parse(sev) for word, sev in p.event_severity.items()})
-    return SeverityPolicy(levels=levels, event_severity=mapping)
+    return SeverityPolicy(levels=levels, event_severity=mapping, reminder_lead=p.reminder_lead,
+                          security_notification_deadline=p.security_notification_deadline)
+
+
+def _channel(c: schema.IncidentChannel | None) -> model.IncidentChannel | None:
+    return model.IncidentChannel(c.type, c.webhook, c.link) if c is not None else None
 
 
 def to_directory(plan: schema.Plan) -> model.Directory:
@@ -93,7 +98,7 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         clients={
             c.id: model.Client(c.id, c.name, c.time_zone, c.account_manager, c.delivery_lead, c.tech_lead,
                                _coverage(c), tuple(model.ClientContact(k.name, k.email, k.phone, k.role)
-                                                   for k in c.contacts))
+                                                   for k in c.contacts), _channel(c.incident_channel))
             for c in plan.clients
         },
         services={
@@ -117,6 +122,7 @@ def to_directory(plan: schema.Plan) -> model.Directory:
             for r in plan.runbooks
         ),
         feeds=feed_specs(plan),
+        incident_channel=_channel(plan.organization.incident_channel),
     )
 
 

@@ -147,6 +147,21 @@ class Coverage(Window):
     """Coverage hours of a client, in the client's time zone (default 07:00-22:00 every day)."""
 
 
+class IncidentChannel(Strict):
+    """A Sev1 incident's dedicated channel: a Slack or Teams incoming webhook, and a link people open."""
+
+    type: Literal["slack", "teams"]
+    webhook: str = Field(description="the incoming-webhook URL onduty posts the opening message to")
+    link: str | None = Field(None, description="the channel's URL, shown on the incident")
+
+    @model_validator(mode="after")
+    def _urls(self) -> IncidentChannel:
+        for name, value in (("webhook", self.webhook), ("link", self.link)):
+            if value is not None and not value.startswith(("http://", "https://")):
+                raise ValueError(f"{name} must be an http(s) URL, got {value!r}")
+        return self
+
+
 class Client(Strict):
     id: Ident
     name: str
@@ -156,6 +171,7 @@ class Client(Strict):
     account_manager: Ident
     delivery_lead: Ident
     tech_lead: Ident | None = None
+    incident_channel: IncidentChannel | None = Field(None, description="default: the organization's")
 
 
 class FallbackWebhook(Strict):
@@ -263,6 +279,9 @@ SevName = Literal["sev1", "sev2", "sev3", "sev4"]
 class SeverityPolicy(Strict):
     levels: dict[SevName, SeverityLevel] = Field(default_factory=dict)
     event_severity: dict[str, SevName] = Field(default_factory=dict)
+    reminder_lead: Duration = Field(timedelta(minutes=5), description="remind a clock's owner this long before")
+    security_notification_deadline: Duration = Field(
+        timedelta(hours=72), description="a security incident's notification deadline, from declaration")
 
 
 class Compensation(Strict):
@@ -404,6 +423,7 @@ class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
     reviewed: date | None = Field(None, description="when the team last reviewed this plan together")
+    incident_channel: IncidentChannel | None = Field(None, description="default channel target for Sev1")
 
 
 class Plan(Strict):

@@ -3,7 +3,7 @@
 A client's product-catalog feed is corrupted on a Friday evening; the recommendation model starts
 serving nonsense; the relevance monitor fires; the engineer who built the model is on vacation, so
 the rotation pages the next person; that page goes unanswered and escalates; the incident is
-acknowledged, mitigated and resolved. Same code path as `onduty serve`: HTTP app, use cases, worker.
+acknowledged, mitigated, resolved, monitored and closed. Same code path as `onduty serve`: HTTP app, use cases, worker.
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ class SimulatedPager:
 
     def send(self, message: OutboxMessage, now: datetime) -> str:
         self.received.append(message)
-        self.say(now, f"📟 page to {message.payload['body']['person']['name']} via {message.channel}")
+        body = message.payload["body"]
+        who = body.get("person", {}).get("name", message.person_id)
+        what = "notification" if body.get("notification") else "post" if "person" not in body else "page"
+        self.say(now, f"📟 {what} to {who} via {message.channel}")
         return f"{message.channel} delivered (simulated)"
 
 
@@ -130,6 +133,8 @@ def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None
         }).raise_for_status()
         advance_to(clock.now())
         say(clock.now(), "✅ relevance back to 0.67 with the good batch; the monitor resolves the alert")
+        advance_to(clock.now() + timedelta(minutes=61))
+        say(clock.now(), "🔭 an hour of monitoring without a recurrence: the incident closes")
 
     with container.db.transaction() as store:
         incident = store.incident(incident_id)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from onduty.domain.alerts import Alert
 from onduty.domain.changes import Change
 from onduty.domain.suppression import Silence
+from onduty.web.lifecycle_schemas import ClockOut, RoleOut
 from onduty.web.schemas import IncidentOut
 
 
@@ -80,6 +81,8 @@ class IncidentDetailOut(IncidentOut):
     affected_services: list[AffectedService]
     alerts: list[AlertOut]
     recent_changes: list[ChangeOut]
+    roles: list[RoleOut] = Field(default_factory=list)
+    clocks: list[ClockOut] = Field(default_factory=list)
 
 
 class SilenceIn(BaseModel):

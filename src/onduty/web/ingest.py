@@ -10,7 +10,7 @@ from onduty.domain.alerts import Decision
 from onduty.engine.ingest_writer import IngestWriter
 from onduty.web.limits import RateLimiter
 
-WAKES_THE_WORKER = {Decision.OPEN, Decision.ACKNOWLEDGE, Decision.RESOLVE}
+WAKES_THE_WORKER = {Decision.OPEN, Decision.ACKNOWLEDGE, Decision.RESOLVE, Decision.REOPEN}
 
 
 def ingest_writer(container: Container) -> IngestWriter:

@@ -27,6 +27,8 @@ class IncidentOut(BaseModel):
     resolved_by: str | None
     escalation_level: int
     type: str = "other"
+    channel_link: str | None = None
+    closed_at: datetime | None = None
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentOut:
@@ -38,7 +40,7 @@ class IncidentOut(BaseModel):
             acknowledged_at=incident.acknowledged_at, acknowledged_by=incident.acknowledged_by,
             mitigated_at=incident.mitigated_at, resolved_at=incident.resolved_at,
             resolved_by=incident.resolved_by, escalation_level=incident.escalation_level + 1,
-            type=incident.incident_type,
+            type=incident.incident_type, channel_link=incident.channel_link, closed_at=incident.closed_at,
         )
 
 

@@ -20,6 +20,7 @@ from onduty.app.ports import AlertFilter, Conflict
 from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
 from onduty.domain.changes import Change
 from onduty.domain.heartbeats import HeartbeatState
+from onduty.domain.incidents import OPEN_STATUSES
 from onduty.domain.matchers import parse_matchers
 from onduty.domain.suppression import Silence
 
@@ -191,7 +192,7 @@ class AlertStore:
         stmt = (
             select(s.service_id, func.min(s.incident_id).label("incident_id"))
             .join(t.incidents, i.id == s.incident_id)
-            .where(s.service_id.in_(list(set(service_ids))), i.status != "resolved")
+            .where(s.service_id.in_(list(set(service_ids))), i.status.in_(OPEN_STATUSES))
             .group_by(s.service_id)
         )
         return {r.service_id: r.incident_id for r in self.session.execute(stmt)}

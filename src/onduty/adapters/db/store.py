@@ -18,9 +18,10 @@ from onduty.adapters.db.alert_store import AlertStore
 from onduty.adapters.db.feed_store import FeedStore
 from onduty.adapters.db.playbook_store import PlaybookStore
 from onduty.adapters.db.readiness_store import ReadinessStore
+from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
-from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
+from onduty.domain.incidents import OPEN_STATUSES, Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.model import Directory, Override
 from onduty.plan.convert import to_directory
 from onduty.plan.schema import Plan
@@ -39,7 +40,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
     return _DIRECTORIES[sha256]
 
 
-class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore):
+class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"
@@ -211,7 +212,7 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore):
             if value is not None:
                 stmt = stmt.where(column == value)
         if query.open_only:
-            stmt = stmt.where(c.status != "resolved")
+            stmt = stmt.where(c.status.in_(OPEN_STATUSES))
         return list(self.session.scalars(stmt))
 
     # -- timeline ------------------------------------------------------------------------------
@@ -298,11 +299,13 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore):
 
     # -- reports -------------------------------------------------------------------------------
     def pages_delivered(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
-        """(person, delivered at) of every page delivered in [start, end), oldest first."""
+        """(person, delivered at) of every page delivered in [start, end), oldest first; notifications
+        (keys `notify:…`) and channel posts are not pages."""
         c = t.outbox.c
         rows = self.session.execute(
             select(c.person_id, c.delivered_at)
-            .where(c.status == "delivered", c.delivered_at >= start, c.delivered_at < end)
+            .where(c.status == "delivered", c.delivered_at >= start, c.delivered_at < end,
+                   ~c.idempotency_key.startswith("notify:"), ~c.idempotency_key.startswith("channel:"))
             .order_by(c.delivered_at, c.id)
         )
         return [(r.person_id, r.delivered_at) for r in rows]

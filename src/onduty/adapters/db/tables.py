@@ -127,6 +127,10 @@ incidents = Table(
     Column("escalation_loop", Integer, nullable=False),
     Column("epoch", Integer, nullable=False),
     Column("incident_type", String(32), nullable=False, server_default="other"),
+    Column("channel_link", Text),
+    Column("reopen_count", Integer, nullable=False, server_default="0"),
+    Column("clock_epoch", Integer, nullable=False, server_default="0"),
+    Column("closed_at", UTCDateTime),
     Index(None, "status", "client_id"),
 )
 
@@ -394,6 +398,19 @@ feed_batches = Table(
     Column("incident_id", Integer),
     Index(None, "feed_id", "id"),
 )
+
+# -- lifecycle: incident roles ------------------------------------------------------------------
+
+incident_roles = Table(
+    "incident_roles", metadata,
+    Column("incident_id", Integer, ForeignKey("incidents.id"), primary_key=True),
+    Column("role", String(32), primary_key=True),  # responder, commander, communications_lead
+    Column("person_id", String(64), nullable=False),
+    Column("assigned_by", Text, nullable=False),
+    Column("assigned_at", UTCDateTime, nullable=False),
+)
+# A recurrence during monitoring finds its incident's groups from the incident side.
+Index("ix_alert_groups_incident_id", alert_groups.c.incident_id)
 
 mapper_registry = registry()
 

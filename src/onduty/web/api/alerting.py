@@ -9,9 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from onduty.app.changes import changes_around, service_changes
+from onduty.app.clocks import clocks_for
 from onduty.app.heartbeats import heartbeat_report, record_beat
 from onduty.app.keys import hash_key
 from onduty.app.ports import AlertFilter, NotFound
+from onduty.app.roles import roles_of
 from onduty.app.silences import create_silence, expire_silence, list_silences
 from onduty.domain.matchers import BadMatcher
 from onduty.web.alerting_schemas import (
@@ -24,6 +26,7 @@ from onduty.web.alerting_schemas import (
 )
 from onduty.web.api.events import reply
 from onduty.web.auth import Responder, Viewer
+from onduty.web.lifecycle_schemas import ClockOut, RoleOut
 from onduty.web.schemas import IncidentOut
 
 router = APIRouter(tags=["alerts"])
@@ -39,13 +42,18 @@ def incident_detail(request: Request, incident_id: int, client_id: str | None) -
             raise HTTPException(404, f"incident {incident_id} not found")
         alerts = store.alerts_of(incident_id)
         affected = store.affected_services(incident_id)
+        directory = store.directory()
+        timeline = store.timeline(incident_id)
+        roles = [RoleOut.of(a, directory) for a in roles_of(store, directory, incident, timeline).values()]
+    now = request.app.state.container.clock.now()
+    clocks = [ClockOut.of(k, now) for k in clocks_for(directory, incident, timeline, now)]
     services = [s for s, _, _ in affected] or [incident.service_id]
     changes = changes_around(db, services, incident.created_at)
     return IncidentDetailOut(
         **IncidentOut.of(incident).model_dump(),
         affected_services=[AffectedService(service=s, reason=r, added_at=at) for s, r, at in affected],
         alerts=[AlertOut.of(a) for a in alerts],
-        recent_changes=[ChangeOut.of(c) for c in changes],
+        recent_changes=[ChangeOut.of(c) for c in changes], roles=roles, clocks=clocks,
     )
 
 

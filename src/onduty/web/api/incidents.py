@@ -7,16 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from onduty.app.incidents import add_note, change_status
+from onduty.app.lifecycle import change_severity
 from onduty.app.ports import ApiKey, IncidentFilter, NotFound
-from onduty.domain.incidents import IllegalTransition, Status
+from onduty.app.roles import assign_role, roles_of
+from onduty.domain.incidents import STATUSES, IllegalTransition, Status
 from onduty.domain.severity import Severity
 from onduty.web.alerting_schemas import IncidentDetailOut
 from onduty.web.api.alerting import incident_detail
 from onduty.web.auth import Responder, Viewer
+from onduty.web.lifecycle_schemas import RoleIn, RoleOut, SeverityIn
 from onduty.web.schemas import ActionIn, IncidentOut, NoteIn, TimelineOut
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-STATUSES = ("triggered", "acknowledged", "mitigated", "resolved")
 
 
 def _not_found(incident_id: int) -> HTTPException:
@@ -26,7 +28,8 @@ def _not_found(incident_id: int) -> HTTPException:
 @router.get("", response_model=list[IncidentOut])
 def list_incidents(
     request: Request, key: Viewer,
-    status: Annotated[str | None, Query(description="triggered, acknowledged, mitigated, resolved, open")] = None,
+    status: Annotated[str | None, Query(
+        description="triggered, acknowledged, mitigated, resolved, monitoring, closed, open")] = None,
     client: str | None = None, service: str | None = None,
     severity: Annotated[str | None, Query(description="sev1 … sev4")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -103,3 +106,45 @@ def note(request: Request, incident_id: int, key: Responder, body: NoteIn) -> Ti
     except NotFound:
         raise _not_found(incident_id) from None
     return TimelineOut.of(entry)
+
+
+@router.post("/{incident_id}/severity", response_model=IncidentOut)
+def severity(request: Request, incident_id: int, key: Responder, body: SeverityIn) -> IncidentOut:
+    """Raise or lower the severity with a reason; paging and clocks follow the new level at once."""
+    container = request.app.state.container
+    try:
+        sev = Severity.parse(body.severity)
+        incident = change_severity(container.db, incident_id, sev, body.reason, body.by or f"api ({key.role} key)",
+                                   container.clock.now(), key.client_id)
+    except NotFound:
+        raise _not_found(incident_id) from None
+    except IllegalTransition as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return IncidentOut.of(incident)
+
+
+@router.get("/{incident_id}/roles", response_model=list[RoleOut])
+def roles(request: Request, incident_id: int, key: Viewer) -> list[RoleOut]:
+    """Responder, incident commander and communications lead: who holds each, assigned or by default."""
+    with request.app.state.container.db.transaction() as store:
+        incident = store.incident(incident_id, key.client_id)
+        if incident is None:
+            raise _not_found(incident_id)
+        directory = store.directory()
+        return [RoleOut.of(a, directory) for a in roles_of(store, directory, incident).values()]
+
+
+@router.post("/{incident_id}/roles", response_model=list[RoleOut])
+def assign(request: Request, incident_id: int, key: Responder, body: RoleIn) -> list[RoleOut]:
+    """Assign a role or hand it over; the change goes on the timeline. Answers every role's holder."""
+    container = request.app.state.container
+    try:
+        assign_role(container.db, incident_id, body.role, body.person, body.by or f"api ({key.role} key)",
+                    container.clock.now(), key.client_id)
+    except NotFound:
+        raise _not_found(incident_id) from None
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return roles(request, incident_id, key)
