@@ -85,8 +85,10 @@ class Placer:
             recurred = same_key if same_key is not None else by_group.get((p.service_id, group or ""))
             inhibitor = next((s for s in ups[p.service_id]
                               if status.get(affecting.get(s, -1), "closed") in OPEN_STATUSES), None)
+            if recurred is not None and joined is None and recurred not in reopened and not self._reopen(
+                    recurred, p, "same alert key" if same_key is not None else "same group"):
+                recurred = None  # closed meanwhile (its monitor period ended): the alert starts afresh
             if recurred is not None and joined is None and recurred not in reopened:
-                self._reopen(recurred, p, "same alert key" if same_key is not None else "same group")
                 reopened.add(recurred)
                 status[recurred] = "triggered"
                 if group:  # the reopened incident gathers its group again
@@ -142,16 +144,20 @@ class Placer:
         ])
         return incident.id
 
-    def _reopen(self, incident_id: int, p: Pending, how: str) -> None:
-        """The alert recurred while its incident was being monitored: reopen it and page again."""
+    def _reopen(self, incident_id: int, p: Pending, how: str) -> bool:
+        """The alert recurred while its incident was being monitored: reopen it and page again.
+
+        False when the incident left monitoring after the lookup (the row lock is taken here).
+        """
         incident = self.store.incident(incident_id)
         if incident is None or incident.status != "monitoring":
-            return
+            return False
         actor = p.event.source or "integration"
         reopen(self.store, self.directory, incident, self.now, actor,
                f"alert recurred during monitoring ({how}): {p.event.summary}",
                {"dedup_key": p.event.dedup_key, "service": p.service_id, "summary": p.event.summary,
                 "matched": how})
+        return True
 
     def _note(self, incident_id: int, how: str, joined: list[Pending]) -> None:
         """One timeline entry per incident and round, however many alerts joined (a storm stays readable)."""
