@@ -1,5 +1,6 @@
-"""Engage people per severity (SPEC §2): Sev1 pages all hands and opens the incident channel, Sev2 notifies
-the account manager and delivery lead, a security incident engages the legal contact.
+"""Engage people per severity (SPEC §2): all-hands paging (Sev1) pages the client's tech lead, delivery lead
+and account manager; on-call paging (Sev2) notifies the account manager and delivery lead; a level with a
+dedicated channel (Sev1) gets its incident channel; a security incident engages the legal contact.
 
 Everything goes through the outbox with an idempotency key, so the worker may run this twice (a crash,
 a second worker) and each person still hears once.
@@ -73,25 +74,27 @@ def _client_people(client: Client | None, *roles: str) -> list[tuple[str, str]]:
 
 
 def engage(store: Store, directory: Directory, incident: Incident, now: datetime, why: str = "") -> None:
-    """Engage whoever the incident's severity and type call for, beyond the on-call's escalation."""
+    """Engage whoever the incident's severity level and type call for, beyond the on-call's escalation."""
     assert incident.id is not None
     client = directory.clients.get(incident.client_id)
-    label = Severity(incident.severity).label
+    level = directory.severity.level(Severity(incident.severity))
+    label = level.severity.label
     round_ = f":r{incident.reopen_count}" if incident.reopen_count else ""
-    if incident.severity == Severity.SEV1:
+    if level.paging == "all_hands":
         for role, person in _client_people(client, "tech lead", "delivery lead", "account manager"):
             send_to_person(store, directory, incident, person, f"allhands:{incident.id}:{person}{round_}", now,
                            event="incident.page", why=f"{label} all hands: {role}{why}", notification=False)
-        open_channel(store, directory, incident, client, now)
-    elif incident.severity == Severity.SEV2:
+    elif level.paging == "on_call":
         opens = quiet_until(directory, incident, now)
         if opens is not None:  # outside coverage hours: tell them when the day starts
             store.add_timer(Timer(incident.id, "engage", opens, incident.epoch))
-            return
-        for role, person in _client_people(client, "account manager", "delivery lead"):
-            send_to_person(store, directory, incident, person, f"notify:sev2:{incident.id}:{person}{round_}", now,
-                           event="incident.notification", why=f"{label}: {role} kept informed{why}",
-                           notification=True)
+        else:
+            for role, person in _client_people(client, "account manager", "delivery lead"):
+                send_to_person(store, directory, incident, person, f"notify:sev:{incident.id}:{person}{round_}",
+                               now, event="incident.notification", why=f"{label}: {role} kept informed{why}",
+                               notification=True)
+    if level.dedicated_channel:
+        open_channel(store, directory, incident, client, now)
     if incident.incident_type == "security":
         engage_legal(store, directory, incident, now)
 
@@ -124,19 +127,20 @@ def open_channel(store: Store, directory: Directory, incident: Incident, client:
     target = channel_target(directory, client)
     if target is None:
         store.append(incident.id, [TimelineEntry(
-            now, "channel.missing", "Sev1 wants a dedicated incident channel, but the plan names none "
+            now, "channel.missing", "This severity wants a dedicated incident channel, but the plan names none "
             "(set incident_channel on the client or the organization)")])
         return
     service = directory.services.get(incident.service_id)
     client_name = client.name if client else incident.client_id
-    text = (f"Sev1 incident #{incident.id} on {service.name if service else incident.service_id} "
+    label = Severity(incident.severity).label
+    text = (f"{label} incident #{incident.id} on {service.name if service else incident.service_id} "
             f"({client_name}): {incident.title}. This channel is its working room.")
     key = f"channel:{incident.id}"
     message = OutboxMessage(
         idempotency_key=key, incident_id=incident.id, person_id=CHANNEL_RECIPIENT, channel=target.kind,
         address=target.webhook, contact_index=0,
         payload={"body": {"event": "incident.channel_opened", "idempotency_key": key, "text": text,
-                          "incident": {"id": incident.id, "title": incident.title, "severity": "Sev1",
+                          "incident": {"id": incident.id, "title": incident.title, "severity": label,
                                        "service": incident.service_id, "client": client_name},
                           "link": target.link}, "secret_env": None},
         created_at=now, next_attempt_at=now,
