@@ -39,7 +39,8 @@ def checks(result) -> dict:  # type: ignore[no-untyped-def,type-arg]
 
 def test_founding_story_drill_pages_around_the_vacation_and_flags_the_missed_client_notice() -> None:
     result = drill("founding-story.yaml")
-    assert [(p.person_id, p.level) for p in result.pages] == [("aiko", 1), ("lucia", 2)]
+    assert [(p.person_id, p.level) for p in result.pages if p.escalation] == [("aiko", 1), ("lucia", 2)]
+    assert [p.person_id for p in result.pages if not p.escalation][:3] == ["hannah", "dev", "maria"]  # all hands
     assert result.pages[0].at == datetime(2026, 11, 20, 23, 46, 30, tzinfo=UTC)  # 17:46:30 in Chicago
     found = checks(result)
     assert found["not_paged_priya"].passed  # on vacation: the rotation skipped her
@@ -75,8 +76,9 @@ def test_silent_pipeline_drill_keeps_the_blast_radius_in_one_incident() -> None:
 def test_leaked_key_drill_is_a_security_incident_that_escalates_while_unresolved() -> None:
     result = drill("leaked-api-key.yaml")
     (incident,) = result.incidents
-    assert incident.incident.incident_type == "security" and incident.incident.status == "resolved"
-    assert [p.person_id for p in result.pages] == ["tomas", "kwame", "hannah", "dev"]
+    assert incident.incident.incident_type == "security" and incident.incident.status == "closed"
+    assert [p.person_id for p in result.pages if p.escalation] == ["tomas", "kwame", "hannah", "dev"]
+    assert {"sofia", "maria", "olga"} <= {p.person_id for p in result.pages if not p.escalation}  # all hands, legal
     data = report_data(result)
     assert data["incidents"][0]["type"] == "security" and data["score"] == result.score
 
@@ -122,7 +124,7 @@ def test_reminders_go_to_delivery_leads_once_per_period(planned: Container, page
     now = planned.clock.now()
     assert send_reminders(planned.db.transaction, planned.channels, now) == 2  # dev and sofia: tabletop due
     subjects = {m.payload["body"]["subject"] for m in pager.sent}
-    assert subjects == {"A tabletop exercise is due"} and sorted(pager.people()) == ["dev", "sofia"]
+    assert subjects == {"A tabletop exercise is due"} and sorted(pager.everyone()) == ["dev", "sofia"]
     assert send_reminders(planned.db.transaction, planned.channels, now + timedelta(hours=1)) == 0
     later = now + timedelta(days=120)  # the next quarter: due again
     assert send_reminders(planned.db.transaction, planned.channels, later) >= 2
@@ -155,7 +157,7 @@ def test_live_drill_waits_for_people_and_ends_when_they_resolve(tmp_path: Path) 
                           on_ready=ready.append)
     thread.join()
     assert time.monotonic() - started < 15  # ended when resolved, not after its 30 s
-    assert result.mode == "live" and result.incidents[0].incident.status == "resolved"
+    assert result.mode == "live" and result.incidents[0].incident.status == "monitoring"
     assert result.incidents[0].incident.resolved_by == "Tomás Ferreira"
 
 

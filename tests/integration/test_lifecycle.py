@@ -12,8 +12,9 @@ import pytest
 from onduty.adapters.clock import SimulatedClock
 from onduty.app.incidents import change_status
 from onduty.app.ingest import ingest_event
-from onduty.app.lifecycle import change_severity, change_type
+from onduty.app.lifecycle import change_severity
 from onduty.app.plans import apply_plan
+from onduty.app.playbook import change_type
 from onduty.app.roles import assign_role
 from onduty.bootstrap import Container, build
 from onduty.config import Settings
@@ -264,7 +265,7 @@ def test_becoming_a_security_incident_engages_legal_and_starts_its_deadline(
     full: Container, pager: RecordingChannel, clock: SimulatedClock
 ) -> None:
     incident_id = trigger(full, severity="error")
-    change_type(full.db, incident_id, "security", "hannah", clock.now())
+    change_type(full.db, incident_id, "security", "API keys found in a public repository", "hannah", clock.now())
     full.worker.run_once(clock.now())
     assert ("olga", "legal contact for a security incident") in sent(pager, "incident.page")
     assert [e.data for e in entries(full, incident_id, "legal.engaged")] == [{"person": "olga"}]
@@ -275,4 +276,4 @@ def test_becoming_a_security_incident_engages_legal_and_starts_its_deadline(
                                                     store.timeline(incident_id), clock.now())}
     assert clocks["security_notice"] == incident(full, incident_id).created_at + timedelta(hours=72)
     with pytest.raises(ValueError, match="already of type security"):
-        change_type(full.db, incident_id, "security", "hannah", clock.now())
+        change_type(full.db, incident_id, "security", "API keys found in a public repository", "hannah", clock.now())

@@ -110,8 +110,9 @@ def test_type_change_switches_the_steps_and_is_on_the_timeline(http: TestClient,
     after = items(http.get(f"/api/v1/incidents/{incident_id}/playbook", headers=headers).json())
     assert {"resolve.contain", "resolve.revoke", "resolve.isolate", "communicate.legal"} <= set(after)
     assert "Olga Ivanova" in after["communicate.legal"]["text"]
-    entry = timeline(http, headers, incident_id)[-1]
-    assert entry["kind"] == "incident.type_changed" and entry["actor"] == "hannah"
+    entries = timeline(http, headers, incident_id)
+    entry = next(e for e in entries if e["kind"] == "incident.type_changed")
+    assert entry["actor"] == "hannah" and entries[-1]["kind"] == "legal.engaged"  # the legal contact is paged
     assert entry["data"] == {"from": "api_availability", "to": "security",
                              "reason": "model API key found in a public gist"}
     bad = http.post(f"/api/v1/incidents/{incident_id}/type", headers=headers, json={"to": "outage", "reason": "x"})

@@ -14,8 +14,6 @@ from onduty.domain.incidents import Incident, TimelineEntry, Timer
 from onduty.domain.model import Coverage, Directory
 from onduty.domain.severity import Severity
 
-INCIDENT_TYPES = ("model_degradation", "pipeline_failure", "api_availability", "security", "other")
-
 
 def arm_paging(store: Store, directory: Directory, incident: Incident, now: datetime, *, announce: bool) -> None:
     """Arm the escalation from level 1 at the first moment the severity may page (coverage hours).
@@ -128,28 +126,8 @@ def apply_severity(store: Store, directory: Directory, incident: Incident, sever
     arm_clocks(store, incident, now)
 
 
-def change_type(txs: Transactions, incident_id: int, incident_type: str, actor: str, now: datetime,
-                client_id: str | None = None) -> Incident:
-    """Set the incident type; becoming `security` engages the legal contact and starts its deadline."""
-    if incident_type not in INCIDENT_TYPES:
-        raise ValueError(f"type {incident_type!r} is not one of {', '.join(INCIDENT_TYPES)}")
-    with txs() as store:
-        incident = store.incident(incident_id, client_id)
-        if incident is None or incident.id is None:
-            raise NotFound(f"incident {incident_id} not found")
-        previous = incident.incident_type
-        if previous == incident_type:
-            raise ValueError(f"incident {incident_id} is already of type {incident_type}")
-        incident.incident_type = incident_type
-        store.append(incident.id, [TimelineEntry(
-            now, "incident.type_changed", f"Type changed from {previous} to {incident_type} by {actor}", actor,
-            {"from": previous, "to": incident_type})])
-        type_changed(store, store.directory(), incident, previous, now)
-        return incident
-
-
 def type_changed(store: Store, directory: Directory, incident: Incident, previous: str, now: datetime) -> None:
-    """What follows a type change made elsewhere (e.g. a playbook step): legal for security, new clocks."""
+    """What follows a type change (`playbook.change_type`): legal engaged for security, clocks re-planned."""
     if incident.incident_type == "security" and previous != "security":
         engage_legal(store, directory, incident, now)
     arm_clocks(store, incident, now)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from onduty.app.changes import RECENT
 from onduty.app.client_requests import note_missed
+from onduty.app.lifecycle import type_changed
 from onduty.app.ports import NotFound, Store, Transactions
 from onduty.app.runbooks import RunbookView, runbook_views
 from onduty.domain.changes import Change
@@ -163,4 +164,5 @@ def change_type(
             now, "incident.type_changed", f"Type changed from {previous} to {to} by {by}: {reason.strip()}", by,
             {"from": previous, "to": to, "reason": reason.strip()},
         )])
+        type_changed(store, store.directory(), incident, previous, now)  # legal for security, new clocks
         return incident

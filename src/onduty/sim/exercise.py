@@ -44,6 +44,7 @@ class PageRecord:
     person: str
     channel: str
     level: int
+    escalation: bool = True  # False: an all-hands, legal or missed-clock page beside the escalation
 
 
 @dataclass
@@ -55,9 +56,12 @@ class DrillPager:
 
     def send(self, message: OutboxMessage, now: datetime) -> str:
         body = message.payload.get("body", {})
-        person = body.get("person", {})
+        person = body.get("person")
+        if person is None or body.get("notification"):  # channel posts and notifications are not pages
+            return f"{message.channel} (drill: recorded, nobody woken)"
         self.pages.append(PageRecord(now, message.incident_id, message.person_id, person.get("name", message.person_id),
-                                     message.channel, int(body.get("level", 1))))
+                                     message.channel, int(body.get("level", 1)),
+                                     message.idempotency_key.startswith("page:")))
         return f"{message.channel} (drill: recorded, nobody woken)"
 
 
@@ -209,7 +213,7 @@ def run_exercise(
                 pending.pop(0)
             drill.container.worker.run_once(wall.now())
             incidents = drill.results(wall.now())
-            if not pending and incidents and all(r.incident.status == "resolved" for r in incidents):
+            if not pending and incidents and all(not r.incident.is_open for r in incidents):
                 break
             walltime.sleep(live_poll)
     finished = clock.now() if mode == "auto" else wall.now()

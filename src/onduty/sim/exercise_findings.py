@@ -34,7 +34,7 @@ def expectations(scenario: Scenario, start: datetime, incidents: Sequence[Incide
     expect = scenario.expect
     first = incidents[0].incident if incidents else None
     declared = first.created_at if first else start
-    first_page = min((p.at for p in pages), default=None)
+    first_page = min((p.at for p in pages if p.escalation), default=None)  # the on-call, by the policy
     found = [
         _within("first_page", "First page after the declaration", expect.first_page_within,
                 first_page - declared if first_page else None,

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.alert_store import AlertStore
 from onduty.adapters.db.feed_store import FeedStore
+from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.adapters.db.playbook_store import PlaybookStore
 from onduty.adapters.db.readiness_store import ReadinessStore
-from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import OPEN_STATUSES, Incident, OutboxMessage, TimelineEntry, Timer
