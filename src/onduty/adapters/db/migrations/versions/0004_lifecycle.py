@@ -1,7 +1,7 @@
 """lifecycle: monitoring and closing, reopen count, clock epoch, incident channel link, incident roles
 
 Revision ID: 0004
-Revises: 0012
+Revises: 0007
 Create Date: 2026-12-04 18:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0012"  # chained after main's newest; the revision id stays 0004
+down_revision = "0007"  # chained after main's newest; the revision id stays 0004
 branch_labels = None
 depends_on = None
 
