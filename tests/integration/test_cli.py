@@ -22,7 +22,8 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["incidents", "fallback"], ["incidents", "request"], ["incidents", "request-done"],
             ["incidents", "workaround"], ["exercise", "run"], ["exercise", "list"], ["doctor"],
             ["drift"], ["feeds", "set-reference"], ["feeds", "batches"],
-            ["incidents", "severity"], ["incidents", "role"]]
+            ["incidents", "severity"], ["incidents", "role"],
+            ["users", "set-password"], ["users", "set-role"], ["users", "login-link"], ["portal", "link"]]
 
 
 @pytest.fixture

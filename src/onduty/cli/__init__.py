@@ -17,6 +17,7 @@ from onduty.cli.readiness import doctor, exercise_app
 from onduty.cli.report import report_app
 from onduty.cli.runtime import run_worker, serve
 from onduty.cli.schedules import override_app, swap
+from onduty.cli.users import portal_app, users_app
 
 app = typer.Typer(
     help="onduty: incident response for teams that run production AI systems for clients.",
@@ -33,6 +34,8 @@ app.add_typer(silence_app, name="silence")
 app.add_typer(heartbeat_app, name="heartbeat")
 app.add_typer(exercise_app, name="exercise")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(users_app, name="users")
+app.add_typer(portal_app, name="portal")
 app.command()(demo)
 app.command()(serve)
 app.command("worker")(run_worker)

@@ -18,6 +18,7 @@ from onduty.web import fast_ingest
 from onduty.web.api import alerting, calendar, events, feeds, health, incidents, oncall, playbook, schedules
 from onduty.web.auth import KeyCache
 from onduty.web.ingest import ingest_writer, rate_limiter
+from onduty.web.ui import mount_ui
 
 
 class OndutyApp(FastAPI):
@@ -65,6 +66,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.rate_limiter = rate_limiter(container.settings)
     for module in (events, alerting, feeds, incidents, playbook, oncall, schedules, calendar, health):
         app.include_router(module.router)
+    mount_ui(app)
 
     @app.exception_handler(Unavailable)
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:

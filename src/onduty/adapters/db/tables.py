@@ -368,6 +368,41 @@ readiness_reminders = Table(
     Column("key", String(128), primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
     Column("recipients", Json, nullable=False),
+# -- console sign-in and the client portal --------------------------------------------------------
+
+user_accounts = Table(
+    "user_accounts", metadata,
+    Column("person_id", String(64), primary_key=True),
+    Column("password_hash", Text),
+    Column("role", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+login_links = Table(
+    "login_links", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("person_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("person_id", String(64)),  # a responder's session
+    Column("client_id", String(64)),  # a client contact's portal session
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
+portal_links = Table(
+    "portal_links", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 feed_references = Table(
