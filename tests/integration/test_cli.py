@@ -123,7 +123,7 @@ def test_oncall_lists_each_level(cli: CliRunner) -> None:
 
 
 def test_demo_replays_the_story_in_seconds(cli: CliRunner) -> None:
-    code, out, _ = run(cli, "demo", "--json")
+    code, out, _ = run(cli, "demo", "--json", "--no-serve")
     assert code == 0
     result = json.loads(out)
     figures = result["figures_seconds"]
@@ -163,3 +163,8 @@ def test_override_and_swap_from_the_cli(cli: CliRunner) -> None:
     assert code == 1 and "override 999 not found" in err
     code, _, err = run(cli, "swap", "--schedule", "nope", "--shift-at", "2099-01-01", "--with-shift-at", "2099-01-08")
     assert code == 1 and "not in the applied plan" in err
+
+
+def test_demo_without_a_terminal_does_not_serve(cli: CliRunner) -> None:
+    code, out, _ = run(cli, "demo")
+    assert code == 0 and "onduty serve" in out and "console is at" not in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,10 +19,15 @@ from onduty.domain.review import humanize
 def demo(
     plan: Annotated[Path | None, typer.Option(help="Plan to use (default: examples/agency/onduty.yaml).")] = None,
     as_json: JsonOpt = False,
+    serve: Annotated[bool, typer.Option(
+        help="Then serve the web console with the demo's incident (only when run from a terminal).")] = True,
+    port: Annotated[int, typer.Option(help="Port for the console (another free one if taken).", min=1,
+                                      max=65535)] = 8080,
 ) -> None:
-    """Replay the story onduty grew from, in simulated time, on a throwaway SQLite database.
+    """Replay the story onduty grew from, in simulated time, on a throwaway SQLite database;
+    then serve the web console on it, with a one-time sign-in link (unless --no-serve or no terminal).
 
-    Example: [bold]onduty demo[/]
+    Example: [bold]onduty demo --no-serve[/]
     """
     from onduty.sim.demo import STORY, ZONE, run_demo
 
@@ -60,4 +66,24 @@ def demo(
     for name, label in labels.items():
         table.add_row(label, humanize(figures[name]), STORY[name])
     out.print(table)
-    out.print("[dim]Next: `onduty serve` runs the real thing; see README.md for the API tour.[/]")
+    if not (serve and sys.stdin.isatty()):
+        out.print("[dim]Next: `onduty serve` runs the real thing; see README.md for the API tour.[/]")
+        return
+    serve_console(result.database, port)
+
+
+def serve_console(database_url: str, port: int) -> None:
+    """Serve the console on the demo's database until Ctrl-C, printing where and how to sign in."""
+    import uvicorn
+
+    from onduty.sim.console import demo_console, free_port
+    from onduty.web.app import create_app
+
+    console = demo_console(database_url, free_port(port))
+    out.print(Panel.fit(
+        f"The console is at [bold]{console.url}[/] with the demo's incident in it.\n"
+        f"Sign in as Lucía (admin), once, within 15 minutes:\n  [bold]{console.login_url}[/]\n"
+        f"What Northwind's contacts see (client portal):\n  {console.portal_url}\n"
+        "Ctrl-C stops it.", title="onduty console", border_style="green"))
+    uvicorn.run(create_app(console.container), host="127.0.0.1", port=int(console.url.rsplit(":", 1)[1]),
+                log_level="warning", access_log=False)

@@ -1,0 +1,26 @@
+"""The demo's hand-off to the console: its links sign in and show the story's incident."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from onduty.sim.console import demo_console, free_port
+from onduty.sim.demo import run_demo
+from tests.integration.console_helpers import client_for
+
+
+def test_the_demo_console_links_show_the_story_incident() -> None:
+    result = run_demo(lambda _when, _text: None)
+    console = demo_console(result.database, free_port(0))
+    try:
+        http = client_for(console.container)
+        assert http.get(urlparse(console.login_url).path).status_code == 303
+        now = http.get("/").text
+        assert "Lucía Navarro" in now and "admin" in now and "Recommendation relevance 0.08" in now
+        incident = http.get(f"/incidents/{result.incident.id}").text
+        assert "Mitigated by Lucía Navarro" in incident and "runbooks/recs-model.md" in incident
+        portal = client_for(console.container)
+        assert portal.get(urlparse(console.portal_url).path).status_code == 303
+        assert "Recommendation relevance 0.08" in portal.get("/portal").text
+    finally:
+        console.container.db.dispose()
