@@ -28,7 +28,8 @@ def console(planned: Container) -> Container:
 def _pages(ids: dict[str, int]) -> list[str]:
     one = ids["northwind"]
     return ["/", "/live/now", "/incidents", "/incidents?status=resolved", f"/incidents/{one}",
-            f"/incidents/{one}/live", f"/incidents/{one}?kind=note", "/schedules", "/schedules/ml-primary",
+            f"/incidents/{one}/live", f"/incidents/{one}/live?part=timeline", f"/incidents/{one}?kind=note",
+            "/schedules", "/schedules/ml-primary",
             "/schedules/ml-primary?week=2026-11-30"]
 
 

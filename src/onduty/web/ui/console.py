@@ -156,9 +156,12 @@ def incident_page(request: Request, incident_id: int, person: SignedIn, kind: st
 
 
 @router.get("/incidents/{incident_id}/live", response_class=HTMLResponse)
-def incident_live(request: Request, incident_id: int, person: SignedIn, kind: str = "") -> Response:
-    """The parts of the incident page that change while it is open; the page polls this."""
-    return page(request, "_incident_live.html", {"person": person, **_incident_context(request, incident_id, kind)})
+def incident_live(request: Request, incident_id: int, person: SignedIn, part: str = "state",
+                  kind: str = "") -> Response:
+    """A part of the incident page that changes while it is open (status and clocks, or the timeline)."""
+    if part not in ("state", "timeline"):
+        raise PageError(400, f"part must be state or timeline; got {part!r}")
+    return page(request, f"_incident_{part}.html", {"person": person, **_incident_context(request, incident_id, kind)})
 
 
 def _back(incident_id: int) -> Response:

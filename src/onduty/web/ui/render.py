@@ -66,7 +66,7 @@ def clock_view(clock: Clock, now: datetime, zone: str) -> ClockView:
     label = CLOCK_NAMES.get(clock.name, clock.name)
     due = local(clock.due, zone, "%H:%M %Z")
     if clock.state == "running":
-        return ClockView(clock.name, label, "running", clock.due, f"{humanize(clock.left(now))} left (due {due})", "⏱")
+        return ClockView(clock.name, label, "running", clock.due, f"{humanize(clock.left(now))} left (due {due})", "◔")
     if clock.state == "missed":
         return ClockView(clock.name, label, "missed", clock.due, f"MISSED by {humanize(clock.left(now))} (due {due})",
                          "✗")
