@@ -45,7 +45,7 @@ def _row(directory: Directory, store: Store, incident: Incident, now: datetime,
     client = directory.clients.get(incident.client_id)
     service = directory.services.get(incident.service_id)
     zone = client.time_zone if client else "UTC"
-    clocks = [clock_view(c, now, zone) for c in clocks_for(directory, incident, store.timeline(incident.id), now)
+    clocks = [clock_view(c, now, zone, incident.is_open) for c in clocks_for(directory, incident, store.timeline(incident.id), now)
               if names is None or c.name in names]
     return Row(incident, client.name if client else incident.client_id, service.name if service else
                incident.service_id, zone, clocks)

@@ -62,14 +62,15 @@ class ClockView:
     symbol: str
 
 
-def clock_view(clock: Clock, now: datetime, zone: str) -> ClockView:
+def clock_view(clock: Clock, now: datetime, zone: str, is_open: bool = True) -> ClockView:
+    """A clock in words; a missed one says by how much only while the incident is still open."""
     label = CLOCK_NAMES.get(clock.name, clock.name)
     due = local(clock.due, zone, "%H:%M %Z")
     if clock.state == "running":
         return ClockView(clock.name, label, "running", clock.due, f"{humanize(clock.left(now))} left (due {due})", "◔")
     if clock.state == "missed":
-        return ClockView(clock.name, label, "missed", clock.due, f"MISSED by {humanize(clock.left(now))} (due {due})",
-                         "✗")
+        by = f" by {humanize(clock.left(now))}" if is_open else ""
+        return ClockView(clock.name, label, "missed", clock.due, f"MISSED{by} (due {due})", "✗")
     met = local(clock.met_at, zone, "%H:%M %Z")
     if clock.state == "met_late":
         return ClockView(clock.name, label, "met_late", clock.due, f"met late at {met} (due {due})", "!")
