@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -216,3 +217,30 @@ def test_an_unknown_incident_or_schedule_is_a_404_page(console: Container) -> No
     assert http.get("/incidents/999").status_code == 404
     assert http.get("/schedules/nope").status_code == 404
     assert http.get("/incidents?status=bogus").status_code == 400
+
+
+def test_the_playbook_is_ticked_and_unticked_from_the_incident_page(console: Container) -> None:
+    ids = incidents_for_two_clients(console)
+    http = client_for(console)
+    sign_in(http, "tomas")
+    incident = f"/incidents/{ids['northwind']}"
+    page = http.get(incident).text
+    assert "Playbook" in page and "1. " in page
+    item = re.search(rf'action="{incident}/playbook/([^"]+)"', page)
+    assert item
+    path, csrf = f"{incident}/playbook/{item.group(1)}", csrf_of(http, incident)
+    assert http.post(path, data={"done": "1", "csrf": "forged"}).status_code == 403
+    assert http.post(path, data={"done": "1", "csrf": csrf}).status_code == 303
+    page = http.get(incident).text
+    assert "Untick:" in page and "playbook.ticked" in page
+    assert http.post(path, data={"done": "1", "csrf": csrf}).status_code == 409
+    assert http.post(path, data={"done": "0", "csrf": csrf}).status_code == 303
+    assert http.post(f"{incident}/playbook/no.such.item", data={"csrf": csrf}).status_code == 400
+
+
+def test_a_viewer_sees_the_playbook_without_tick_buttons(console: Container) -> None:
+    ids = incidents_for_two_clients(console)
+    http = client_for(console)
+    sign_in(http, "hannah")
+    page = http.get(f"/incidents/{ids['northwind']}").text
+    assert "Playbook" in page and "/playbook/" not in page

@@ -19,6 +19,7 @@ from onduty.domain.incidents import IllegalTransition, Incident, Status
 from onduty.domain.model import Directory
 from onduty.domain.severity import Severity
 from onduty.web.alerting_schemas import AlertOut
+from onduty.web.ui.playbook import playbook_for, step_state
 from onduty.web.ui.render import allowed_actions, clock_view, page
 from onduty.web.ui.session import Acting, PageError, SignedIn, check_csrf
 
@@ -45,8 +46,8 @@ def _row(directory: Directory, store: Store, incident: Incident, now: datetime,
     client = directory.clients.get(incident.client_id)
     service = directory.services.get(incident.service_id)
     zone = client.time_zone if client else "UTC"
-    clocks = [clock_view(c, now, zone, incident.is_open) for c in clocks_for(directory, incident, store.timeline(incident.id), now)
-              if names is None or c.name in names]
+    found = clocks_for(directory, incident, store.timeline(incident.id), now)
+    clocks = [clock_view(c, now, zone, incident.is_open) for c in found if names is None or c.name in names]
     return Row(incident, client.name if client else incident.client_id, service.name if service else
                incident.service_id, zone, clocks)
 
@@ -138,13 +139,12 @@ def _incident_context(request: Request, incident_id: int, kind: str) -> dict[str
         affected = store.affected_services(incident_id)
     kinds = sorted({e.kind.split(".")[0] for e in timeline})
     shown = [e for e in timeline if not kind or e.kind.split(".")[0] == kind]
-    service = directory.services.get(incident.service_id)
     return {"row": row, "incident": incident, "timeline": shown, "kinds": kinds, "kind": kind,
             "actions": allowed_actions(incident.status), "alerts": alerts,
             "affected": [(directory.services[s].name if s in directory.services else s, r, at)
                          for s, r, at in affected],
             "services": [s for s, _, _ in affected] or [incident.service_id],
-            "runbooks": service.runbooks if service else (), "now": now}
+            "now": now}
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -152,7 +152,9 @@ def incident_page(request: Request, incident_id: int, person: SignedIn, kind: st
     context = _incident_context(request, incident_id, kind)
     directory_services = context.pop("services")
     changes = changes_around(request.app.state.container.db, directory_services, context["incident"].created_at)
-    return page(request, "incident.html", {"person": person, "changes": changes, **context})
+    report = playbook_for(request, incident_id)
+    return page(request, "incident.html", {"person": person, "changes": changes, "report": report,
+                                           "step_state": step_state, **context})
 
 
 @router.get("/incidents/{incident_id}/live", response_class=HTMLResponse)
