@@ -22,9 +22,11 @@ def playbook_for(request: Request, incident_id: int) -> PlaybookReport:
     return playbook(container.db, incident_id, container.clock.now())
 
 
-def step_state(state: str, left: object) -> str:
-    """A step's timebox in words: the state, and the time left or overrun while it runs."""
+def step_state(state: str, left: object, is_open: bool = True) -> str:
+    """A step's timebox in words: the state, and the time left or overrun while the incident is open."""
     symbol, text = STATES.get(state, ("", state))
+    if not is_open:
+        return f"{symbol} {text}"
     if state == "running" and left is not None:
         return f"{symbol} {text}, {humanize(left)} left"  # type: ignore[arg-type]
     if state == "overrun" and left is not None:
