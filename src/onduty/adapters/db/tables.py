@@ -368,6 +368,8 @@ readiness_reminders = Table(
     Column("key", String(128), primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
     Column("recipients", Json, nullable=False),
+)
+
 # -- console sign-in and the client portal --------------------------------------------------------
 
 user_accounts = Table(
