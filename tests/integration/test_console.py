@@ -30,7 +30,7 @@ def _pages(ids: dict[str, int]) -> list[str]:
     one = ids["northwind"]
     return ["/", "/live/now", "/incidents", "/incidents?status=resolved", f"/incidents/{one}",
             f"/incidents/{one}/live", f"/incidents/{one}/live?part=timeline", f"/incidents/{one}?kind=note",
-            "/schedules", "/schedules/ml-primary",
+            "/schedules", "/schedules/ml-primary", "/alerting",
             "/schedules/ml-primary?week=2026-11-30"]
 
 
@@ -244,3 +244,15 @@ def test_a_viewer_sees_the_playbook_without_tick_buttons(console: Container) -> 
     sign_in(http, "hannah")
     page = http.get(f"/incidents/{ids['northwind']}").text
     assert "Playbook" in page and "/playbook/" not in page
+
+
+def test_the_silences_page_shows_silences_in_force_and_heartbeat_checks(console: Container) -> None:
+    from onduty.app.silences import create_silence
+
+    now = console.clock.now()
+    create_silence(console.db, ['alertname="Drift"'], now, now + timedelta(hours=2), "aiko", "retraining", now,
+                   service_id="recs-model")
+    http = client_for(console)
+    sign_in(http, "hannah")
+    page = http.get("/alerting").text
+    assert 'alertname=&#34;Drift&#34;' in page and "retraining" in page and "Northwind recommendation engine" in page

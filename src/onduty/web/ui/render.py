@@ -86,7 +86,12 @@ def allowed_actions(status: str) -> list[tuple[str, str]]:
     return [(to, ACTION_LABELS[to]) for to in order if to in ALLOWED[status] and to in VERBS]
 
 
-templates.env.globals.update(STATUS=STATUS, local=local, humanize=humanize, severity_label=severity_label)
+def humanize_seconds(seconds: float) -> str:
+    return humanize(timedelta(seconds=seconds))
+
+
+templates.env.globals.update(STATUS=STATUS, local=local, humanize=humanize, humanize_seconds=humanize_seconds,
+                             severity_label=severity_label)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
