@@ -124,6 +124,10 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     page.get_by_label("Add a note to the timeline").fill("Storefront on popularity fallback")
     page.get_by_role("button", name="Add note", exact=True).click()
     expect(timeline.locator("li").first).to_contain_text("Storefront on popularity fallback")
+    tick = page.get_by_role("button", name="Tick: Confirm the affected system", exact=False)
+    tick.focus()
+    page.keyboard.press("Enter")  # the playbook works from the keyboard too
+    expect(page.get_by_role("button", name="Untick: Confirm the affected system", exact=False)).to_have_count(1)
     _shot(page, "incident.png")
     page.set_viewport_size({"width": 390, "height": 844})
     _shot(page, "incident-phone.png")

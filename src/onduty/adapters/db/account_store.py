@@ -26,6 +26,8 @@ class AccountStore:
             self.session.execute(insert(t.user_accounts).values(person_id=account.person_id, **values))
 
     def add_login_link(self, token_hash: str, person_id: str, now: datetime, expires_at: datetime) -> None:
+        """Store a new link; links past their expiry are of no use to anyone and go at the same time."""
+        self.session.execute(delete(t.login_links).where(t.login_links.c.expires_at <= now))
         self.session.execute(insert(t.login_links).values(
             token_hash=token_hash, person_id=person_id, created_at=now, expires_at=expires_at))
 
@@ -41,6 +43,8 @@ class AccountStore:
         return person
 
     def add_session(self, session: WebSession) -> None:
+        """Store a new session, and clear the expired ones while here."""
+        self.session.execute(delete(t.web_sessions).where(t.web_sessions.c.expires_at <= session.created_at))
         self.session.execute(insert(t.web_sessions).values(
             token_hash=session.token_hash, person_id=session.person_id, client_id=session.client_id,
             csrf_token=session.csrf_token, created_at=session.created_at, expires_at=session.expires_at))
