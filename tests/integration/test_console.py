@@ -117,9 +117,9 @@ def test_a_responder_acknowledges_notes_and_resolves_from_the_incident_page(cons
     assert 'value="acknowledged"' not in page and 'value="resolved"' in page
     assert http.post(f"{incident}/status", data={"to": "resolved", "csrf": csrf, "note": "fixed"}).status_code == 303
     page = http.get(incident).text
-    assert "Resolved by Tomás" in page and "nothing left to do" in page
+    assert "Resolved by Tomás" in page and "no status change to make from here" in page
     again = http.post(f"{incident}/status", data={"to": "acknowledged", "csrf": csrf})
-    assert again.status_code == 409 and "allowed: nothing" in again.text
+    assert again.status_code == 409 and "cannot acknowledge" in again.text
 
 
 def test_the_timeline_is_newest_first_and_filters_by_kind(console: Container) -> None:
@@ -256,3 +256,32 @@ def test_the_silences_page_shows_silences_in_force_and_heartbeat_checks(console:
     sign_in(http, "hannah")
     page = http.get("/alerting").text
     assert 'alertname=&#34;Drift&#34;' in page and "retraining" in page and "Northwind recommendation engine" in page
+
+
+def test_severity_changes_from_the_page_with_a_reason(console: Container) -> None:
+    ids = incidents_for_two_clients(console)
+    http = client_for(console)
+    sign_in(http, "tomas")
+    incident = f"/incidents/{ids['tidewater']}"
+    csrf = csrf_of(http, incident)
+    refused = http.post(f"{incident}/severity", data={"severity": "sev1", "reason": "", "csrf": csrf})
+    assert refused.status_code == 400
+    done = http.post(f"{incident}/severity", data={"severity": "sev1", "reason": "every lane is late", "csrf": csrf})
+    assert done.status_code == 303
+    page = http.get(incident).text
+    assert "every lane is late" in page and '<span class="sev sev1">Sev1</span>' in page
+
+
+def test_roles_are_shown_and_assigned_from_the_page(console: Container) -> None:
+    ids = incidents_for_two_clients(console)
+    http = client_for(console)
+    sign_in(http, "tomas")
+    incident = f"/incidents/{ids['northwind']}"
+    assert "Incident commander" in http.get(incident).text
+    csrf = csrf_of(http, incident)
+    done = http.post(f"{incident}/roles", data={"role": "commander", "who": "kwame", "csrf": csrf})
+    assert done.status_code == 303
+    page = http.get(incident).text
+    assert "Kwame Mensah <span class=\"muted small\">assigned by Tomás Ferreira" in page
+    bad = http.post(f"{incident}/roles", data={"role": "commander", "who": "nobody", "csrf": csrf})
+    assert bad.status_code == 400 and "not in the applied plan" in bad.text

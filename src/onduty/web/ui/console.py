@@ -15,10 +15,12 @@ from onduty.app.incidents import add_note, change_status, clocks_for
 from onduty.app.oncall import oncall_for_service
 from onduty.app.ports import IncidentFilter, NotFound, Store
 from onduty.app.schedules import coverage_gaps
+from onduty.domain.incidents import STATUSES as ALL_STATUSES
 from onduty.domain.incidents import IllegalTransition, Incident, Status
 from onduty.domain.model import Directory
 from onduty.domain.severity import Severity
 from onduty.web.alerting_schemas import AlertOut
+from onduty.web.ui.command import command_context
 from onduty.web.ui.playbook import playbook_for, step_state
 from onduty.web.ui.render import allowed_actions, clock_view, page
 from onduty.web.ui.session import Acting, PageError, SignedIn, check_csrf
@@ -26,7 +28,8 @@ from onduty.web.ui.session import Acting, PageError, SignedIn, check_csrf
 router = APIRouter(include_in_schema=False)
 NOW_CLOCKS = ("acknowledge", "first_notice", "next_update")
 GAP_HORIZON = timedelta(days=7)
-STATUSES = ("open", "triggered", "acknowledged", "mitigated", "resolved")
+STATUSES = ("open", *ALL_STATUSES)
+DONE_STATUSES = ("resolved", "monitoring", "closed")
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,9 @@ def _now_context(request: Request) -> dict[str, Any]:
         open_incidents = sorted(store.incidents(IncidentFilter(open_only=True, limit=500)),
                                 key=lambda i: (i.severity, i.created_at))
         rows = [_row(directory, store, i, now, NOW_CLOCKS) for i in open_incidents]
-        latest = [_row(directory, store, i, now, ()) for i in
-                  store.incidents(IncidentFilter(status="resolved", limit=5))]
+        done = [i for status in DONE_STATUSES for i in store.incidents(IncidentFilter(status=status, limit=5))]
+        done.sort(key=lambda i: i.resolved_at or i.created_at, reverse=True)
+        latest = [_row(directory, store, i, now, ()) for i in done[:5]]
         oncall = _oncall_now(directory, store, now)
         gaps = coverage_gaps(store, now, now + GAP_HORIZON)
     schedules = directory.schedules
@@ -154,7 +158,8 @@ def incident_page(request: Request, incident_id: int, person: SignedIn, kind: st
     changes = changes_around(request.app.state.container.db, directory_services, context["incident"].created_at)
     report = playbook_for(request, incident_id)
     return page(request, "incident.html", {"person": person, "changes": changes, "report": report,
-                                           "step_state": step_state, **context})
+                                           "step_state": step_state, **command_context(request, context["incident"]),
+                                           **context})
 
 
 @router.get("/incidents/{incident_id}/live", response_class=HTMLResponse)

@@ -48,10 +48,9 @@ def portal_home(request: Request, contact: Contact) -> Response:
         found = store.incidents(IncidentFilter(client_id=contact.client_id, limit=200))
     zone = directory.clients[contact.client_id].time_zone
     services = {s.id: s.name for s in directory.services.values() if s.client_id == contact.client_id}
-    rows = [_public(i, services) for i in found]
     return page(request, "portal.html", {"contact": contact, "zone": zone,
-                                         "open": [r for r in rows if r["status"] != "resolved"],
-                                         "closed": [r for r in rows if r["status"] == "resolved"]})
+                                         "open": [_public(i, services) for i in found if i.is_open],
+                                         "closed": [_public(i, services) for i in found if not i.is_open]})
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)

@@ -25,10 +25,12 @@ STATUS = {
     "acknowledged": ("●", "Acknowledged"),
     "mitigated": ("◐", "Mitigated"),
     "resolved": ("✓", "Resolved"),
+    "monitoring": ("◑", "Monitoring"),
+    "closed": ("■", "Closed"),
 }
 CLOCK_NAMES = {
     "acknowledge": "Acknowledge", "first_notice": "First client notice", "next_update": "Next client update",
-    "resolve": "Resolve or escalate", "review": "Review",
+    "resolve": "Resolve or escalate", "review": "Review", "security_notice": "Security notification",
 }
 ACTION_LABELS = {"acknowledged": "Acknowledge", "mitigated": "Mark mitigated", "resolved": "Resolve"}
 

@@ -1,7 +1,7 @@
 """console sign-in and the client portal: accounts, login links, web sessions, portal links
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0004
 Create Date: 2026-12-04 18:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
