@@ -23,7 +23,10 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["incidents", "workaround"], ["exercise", "run"], ["exercise", "list"], ["doctor"],
             ["drift"], ["feeds", "set-reference"], ["feeds", "batches"],
             ["incidents", "severity"], ["incidents", "role"],
-            ["users", "set-password"], ["users", "set-role"], ["users", "login-link"], ["portal", "link"]]
+            ["users", "set-password"], ["users", "set-role"], ["users", "login-link"], ["portal", "link"],
+            ["pir"], ["pir", "1", "show"], ["pir", "1", "edit"], ["pir", "1", "complete"],
+            ["pir", "1", "export"], ["pir", "1", "actions", "add"], ["pir", "1", "actions", "update"],
+            ["pir", "1", "actions", "list"], ["report", "summary"]]
 
 
 @pytest.fixture

@@ -30,9 +30,10 @@ def record_delivered(txs: Transactions, message_id: int, receipt: str, now: date
             return
         message.status, message.delivered_at, message.lease_until = "delivered", now, None
         people = {p.id: p.name for p in store.directory().people.values()}
+        kind = message.payload.get("timeline_kind", "page")  # "reminder" for overdue reviews and actions
         store.append(message.incident_id, [TimelineEntry(
-            now, "page.delivered",
-            f"Page delivered to {_who(message, people)} via {message.channel} "
+            now, f"{kind}.delivered",
+            f"{kind.capitalize()} delivered to {_who(message, people)} via {message.channel} "
             f"(attempt {message.attempts}): {receipt}",
             data={"person": message.person_id, "channel": message.channel, "attempt": message.attempts,
                   "idempotency_key": message.idempotency_key},

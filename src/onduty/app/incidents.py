@@ -7,6 +7,7 @@ from datetime import datetime
 from onduty.app.clocks import arm_clocks, clocks_for
 from onduty.app.lifecycle import after_resolve, arm_engagement, arm_paging
 from onduty.app.ports import NotFound, Store, Transactions
+from onduty.app.reviews import draft_on_resolve
 from onduty.domain.incidents import Incident, Status, TimelineEntry, Timer
 from onduty.domain.model import Directory, Service
 from onduty.domain.severity import Severity
@@ -56,6 +57,7 @@ def transition(
             if alert.status != "resolved":
                 alert.status, alert.resolved_at, alert.updated_at = "resolved", now, now
         after_resolve(store, directory, incident, now)
+        draft_on_resolve(store, directory, incident, now)  # SPEC §7: the review is drafted at resolution
     if previous != "triggered" or to == "resolved":
         return
     service = directory.services.get(incident.service_id)

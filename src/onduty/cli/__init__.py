@@ -11,10 +11,12 @@ from onduty.cli.feeds import drift, feeds_app
 from onduty.cli.incidents import incidents_app
 from onduty.cli.keys import keys_app
 from onduty.cli.oncall import oncall, page
+from onduty.cli.pir import pir_app
 from onduty.cli.plan import plan_app
 from onduty.cli.playbook import register as register_playbook
 from onduty.cli.readiness import doctor, exercise_app
 from onduty.cli.report import report_app
+from onduty.cli.report_summary import summary_report as _summary  # noqa: F401  (registers report summary)
 from onduty.cli.runtime import run_worker, serve
 from onduty.cli.schedules import override_app, swap
 from onduty.cli.users import portal_app, users_app
@@ -36,6 +38,7 @@ app.add_typer(exercise_app, name="exercise")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(users_app, name="users")
 app.add_typer(portal_app, name="portal")
+app.add_typer(pir_app, name="pir")
 app.command()(demo)
 app.command()(serve)
 app.command("worker")(run_worker)

@@ -68,6 +68,7 @@ class Incident:
     reopen_count: int = 0  # pages after a reopen carry it in their idempotency keys
     clock_epoch: int = 0  # bumped whenever the clocks are re-planned: older clock timers are stale
     closed_at: datetime | None = None
+    is_exercise: bool = False  # a drill or a test: kept apart from every report
     id: int | None = None
 
     @property

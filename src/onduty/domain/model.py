@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from onduty.domain.feeds import FeedSpec
+from onduty.domain.review import REFUSED_ROOT_CAUSES
 from onduty.domain.severity import SeverityPolicy
 
 if TYPE_CHECKING:
@@ -229,3 +230,4 @@ class Directory:
     runbooks: tuple[RunbookLink, ...] = ()  # the plan's `runbooks` section
     feeds: Mapping[str, FeedSpec] = field(default_factory=dict)
     incident_channel: IncidentChannel | None = None  # the organization-wide default for Sev1 channels
+    refused_root_causes: tuple[str, ...] = REFUSED_ROOT_CAUSES  # a review's root cause must say more than these

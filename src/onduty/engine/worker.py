@@ -13,11 +13,13 @@ from onduty.app.delivery import record_delivered, record_failed
 from onduty.app.heartbeats import check_heartbeats
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
 from onduty.app.readiness import send_reminders
+from onduty.app.reminders import send_review_reminders
 from onduty.app.timers import fire
 from onduty.engine import metrics
 
 log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
+REMINDER_CHECK_EVERY = timedelta(minutes=5)
 
 
 @dataclass
@@ -27,6 +29,7 @@ class TickReport:
     failed: int = 0
     heartbeats_missed: int = 0
     requests_missed: int = 0
+    reminders: int = 0
 
 
 class Worker:
@@ -40,12 +43,17 @@ class Worker:
         self.lease = lease
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._reminders_checked: datetime | None = None
 
     def run_once(self, now: datetime) -> TickReport:
         """Fire every timer due by `now`, then try every page due by `now`."""
         report = TickReport()
         report.heartbeats_missed = check_heartbeats(self.txs, now)  # first: a missed beat may page at once
         report.requests_missed = record_missed_requests(self.txs, now)
+        last = self._reminders_checked
+        if last is None or not last <= now < last + REMINDER_CHECK_EVERY:
+            report.reminders = send_review_reminders(self.txs, now)  # overdue reviews and actions, once a day each
+            self._reminders_checked = now
         while True:
             with self.txs() as store:
                 directory = store.directory()

@@ -123,6 +123,7 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         ),
         feeds=feed_specs(plan),
         incident_channel=_channel(plan.organization.incident_channel),
+        refused_root_causes=tuple(plan.reviews.refused_root_causes),
     )
 
 

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from onduty.domain.review import REFUSED_ROOT_CAUSES
+
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -419,6 +421,15 @@ class Feed(Strict):
     thresholds: FeedThresholds = Field(default_factory=FeedThresholds)
 
 
+class ReviewPolicy(Strict):
+    """Post-incident reviews: root causes refused when they name nothing beyond a person's slip."""
+
+    refused_root_causes: list[str] = Field(
+        default_factory=lambda: list(REFUSED_ROOT_CAUSES),
+        description="phrases that alone are not a root cause (e.g. human error); replaces the defaults",
+    )
+
+
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
@@ -441,3 +452,4 @@ class Plan(Strict):
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     runbooks: list[RunbookLink] = Field(default_factory=list)
     feeds: list[Feed] = Field(default_factory=list)
+    reviews: ReviewPolicy = Field(default_factory=ReviewPolicy)

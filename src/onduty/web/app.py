@@ -15,7 +15,19 @@ from onduty import __version__
 from onduty.app.ports import Unavailable
 from onduty.bootstrap import Container
 from onduty.web import fast_ingest
-from onduty.web.api import alerting, calendar, events, feeds, health, incidents, oncall, playbook, schedules
+from onduty.web.api import (
+    alerting,
+    calendar,
+    events,
+    feeds,
+    health,
+    incidents,
+    oncall,
+    playbook,
+    reports,
+    reviews,
+    schedules,
+)
 from onduty.web.auth import KeyCache
 from onduty.web.ingest import ingest_writer, rate_limiter
 from onduty.web.ui import mount_ui
@@ -64,7 +76,8 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.integration_key_cache = KeyCache()
     app.state.ingest_writer = ingest_writer(container)
     app.state.rate_limiter = rate_limiter(container.settings)
-    for module in (events, alerting, feeds, incidents, playbook, oncall, schedules, calendar, health):
+    for module in (events, alerting, feeds, incidents, playbook, oncall, schedules, calendar, health, reviews,
+                   reports):
         app.include_router(module.router)
     mount_ui(app)
 

@@ -131,6 +131,7 @@ incidents = Table(
     Column("reopen_count", Integer, nullable=False, server_default="0"),
     Column("clock_epoch", Integer, nullable=False, server_default="0"),
     Column("closed_at", UTCDateTime),
+    Column("is_exercise", Boolean, nullable=False, server_default=text("false")),  # drills and tests: never in reports
     Index(None, "status", "client_id"),
 )
 
@@ -448,6 +449,54 @@ incident_roles = Table(
 )
 # A recurrence during monitoring finds its incident's groups from the incident side.
 Index("ix_alert_groups_incident_id", alert_groups.c.incident_id)
+
+# -- post-incident reviews --------------------------------------------------------------------------
+
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("owner_reason", Text, nullable=False),
+    Column("required", Boolean, nullable=False),
+    Column("due_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    Column("completed_by", Text),
+    Column("sections", Json, nullable=False),
+    Column("edited", Json, nullable=False),
+    Index(None, "status", "due_at"),
+)
+
+review_changes = Table(
+    "review_changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("review_id", Integer, ForeignKey("reviews.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("what", String(64), nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Index(None, "review_id", "id"),
+)
+
+review_actions = Table(
+    "review_actions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("review_id", Integer, ForeignKey("reviews.id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tracker_url", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "review_id"),
+    Index(None, "status", "due_at"),
+)
 
 mapper_registry = registry()
 

@@ -10,6 +10,8 @@ from onduty.domain.incidents import OutboxMessage
 
 def page_line(message: OutboxMessage) -> str:
     body = message.payload["body"]
+    if body.get("event") == "review.reminder":
+        return f"REMINDER → {body['person']['name']}: {body['text']}"
     if "incident" not in body:  # a reminder, not a page
         return f"NOTE → {body['person']['name']}: {body.get('subject', '')}: {body.get('text', '')}"
     incident = body["incident"]
