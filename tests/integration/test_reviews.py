@@ -34,7 +34,7 @@ TIMELINE = [
     "relevance collapsed",
     "- 2026-11-20 23:40 Alert from relevance-monitor: relevance collapsed",
     "- 2026-11-20 23:40 Routed to recs-model (the integration key's service); Sev1 (from the event's severity), "
-    "type model_degradation (from the service's kind)",
+    "type model_degradation (from the event's class or the service's kind)",
     "- 2026-11-20 23:40 Paging level 1",
     "- 2026-11-20 23:40 Page delivered to Aiko Tanaka via webhook (attempt 1): recorded",
     "- 2026-11-20 23:50 Escalated to level 2: no acknowledgement within 10 min",
