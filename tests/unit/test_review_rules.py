@@ -100,6 +100,9 @@ def test_evidence_is_read_from_custom_details_and_marks_a_detector_alert() -> No
     assert detector_of("prometheus", {"labels": {"team": "ml"}}) is None
     assert metric_change(found, T - m(60), T) == "ctr: baseline 0.04, furthest from it 0.02 (-50.0%)"
     assert metric_change(None, T, T) is None
+    feed_check = {"custom_details": {"evidence": {"feed": "catalog", "verdict": "quarantine", "findings": []}},
+                  "labels": {"feed": "catalog", "detector": "feed"}}
+    assert evidence_of(feed_check) is None and detector_of("onduty feed check", feed_check) == "feed"
 
 
 def test_completion_lists_every_gap() -> None:

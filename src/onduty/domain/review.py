@@ -145,8 +145,9 @@ def _when(value: Any) -> datetime | None:
 def evidence_of(details: Mapping[str, Any]) -> Evidence | None:
     """Detector evidence from an alert's details (`custom_details.evidence` or `evidence`), if any."""
     raw = details.get("evidence") or (details.get("custom_details") or {}).get("evidence")
-    if not isinstance(raw, Mapping):
-        return None
+    if not isinstance(raw, Mapping) or not any(k in raw for k in ("metric", "points", "series", "window",
+                                                                  "window_start")):
+        return None  # e.g. a feed check's findings: evidence, but of no metric over time
     window: Mapping[str, Any] = raw["window"] if isinstance(raw.get("window"), Mapping) else {}
     points = []
     for point in raw.get("points") or raw.get("series") or ():
