@@ -7,6 +7,7 @@ from datetime import timedelta
 from onduty.adapters.clock import SimulatedClock
 from onduty.app.incidents import add_note, change_status
 from onduty.app.ingest import ingest_event
+from onduty.app.roles import assign_role
 from onduty.bootstrap import Container
 from onduty.domain.alerts import AlertEvent
 from onduty.domain.incidents import TimelineEntry
@@ -16,8 +17,8 @@ NOTE = "batch 2026-11-20T22 truncated at row 5,812"
 
 
 def scripted_incident(c: Container, clock: SimulatedClock, *, commander: str | None = None) -> int:
-    """23:40 UTC alert (first signal 23:15), Aiko paged, no ack, Lucía paged 23:50 and acks 23:52,
-    a note and the client's first notice at 23:57, resolved 00:10."""
+    """23:40 UTC alert (first signal 23:15): Sev1 all hands paged, Aiko does not acknowledge, Lucía is
+    paged at 23:50 and acknowledges at 23:52, a note and the client's first notice at 23:57, resolved 00:10."""
     signal = clock.now() - timedelta(minutes=25)
     result = ingest_event(c.db, "recs-model", AlertEvent("trigger", "recs/relevance", "relevance collapsed",
                                                          "relevance-monitor", "critical", timestamp=signal),
@@ -32,9 +33,8 @@ def scripted_incident(c: Container, clock: SimulatedClock, *, commander: str | N
         store.append(incident_id, [TimelineEntry(clock.now(), "comms.initial",
                                                  "Initial notice sent to Rachel Kim (Northwind Home) by email",
                                                  "maria")])
-        if commander:
-            store.append(incident_id, [TimelineEntry(clock.now(), "role.assigned", "Incident commander assigned",
-                                                     "dev", {"role": "commander", "person": commander})])
+    if commander:
+        assign_role(c.db, incident_id, "commander", commander, "dev", clock.now())
     advance(c, clock, timedelta(minutes=13))
     change_status(c.db, incident_id, "resolved", "lucia", clock.now())
     return incident_id

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from onduty.adapters.clock import SimulatedClock
 from onduty.app.incidents import change_status, declare
+from onduty.app.lifecycle import reopen
 from onduty.app.ports import ReportFilter
 from onduty.app.reports import SummaryReport, summary_report
 from onduty.app.reviews import add_action, complete_review, edit_review
@@ -52,12 +53,11 @@ def _entries(c: Container, incident_id: int, *entries: tuple[datetime, str, dict
 
 
 def _reopen(c: Container, incident_id: int, at: datetime) -> None:
-    """What the lifecycle's reopen records: back to acknowledged, with an incident.reopened entry."""
+    """A recurrence while the incident is monitored: the lifecycle reopens it."""
     with c.db.transaction() as store:
         incident = store.incident(incident_id)
-        assert incident is not None
-        incident.status, incident.resolved_at, incident.resolved_by = "acknowledged", None, None
-        store.append(incident_id, [TimelineEntry(at, "incident.reopened", "an alert during monitoring")])
+        assert incident is not None and incident.status == "monitoring"
+        reopen(store, store.directory(), incident, at, "monitor", "the alert fired again", {})
 
 
 @pytest.fixture
@@ -93,7 +93,8 @@ def incidents(planned: Container, clock: SimulatedClock) -> Container:
     d = _declare(c, "recs-model", Severity.SEV2, "model_degradation", day3, signal=m(10))
     change_status(c.db, d, "acknowledged", "aiko", day3 + m(5))
     change_status(c.db, d, "resolved", "aiko", day3 + m(20))
-    _reopen(c, d, day3 + m(50))
+    _reopen(c, d, day3 + m(40))  # inside the 30 min monitor period
+    change_status(c.db, d, "acknowledged", "aiko", day3 + m(45))
     change_status(c.db, d, "resolved", "aiko", day3 + m(80))
 
     day4 = T0 + timedelta(days=4)

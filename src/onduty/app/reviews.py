@@ -29,6 +29,7 @@ from onduty.domain.review import (
     root_cause_refusal,
 )
 from onduty.domain.review_draft import draft_sections, first_abnormal_signal
+from onduty.domain.roles import find_person
 from onduty.domain.severity import Severity
 
 COMMANDER_ROLES = ("commander", "incident_commander", "ic")
@@ -60,11 +61,14 @@ def commander_of(timeline: list[TimelineEntry]) -> str | None:
 
 def owner_for(store: Store, directory: Directory, incident: Incident, timeline: list[TimelineEntry]) -> tuple[str, str]:
     """The commander; else whoever acknowledged; else the policy's first on-call at declaration."""
-    commander = commander_of(timeline)
+    assert incident.id is not None
+    assigned = store.roles(incident.id).get("commander")
+    commander = assigned.person_id if assigned is not None else commander_of(timeline)
     if commander:
         return commander, "incident commander"
-    if incident.acknowledged_by in directory.people:
-        return str(incident.acknowledged_by), "first responder who acknowledged"
+    responder = find_person(directory.people, incident.acknowledged_by)
+    if responder is not None:
+        return responder, "first responder who acknowledged"
     service = directory.services.get(incident.service_id)
     policy = directory.policies.get(service.escalation_policy_id) if service else None
     if policy is not None and service is not None:
