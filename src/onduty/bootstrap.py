@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from onduty.adapters.clock import SystemClock
 from onduty.adapters.db.database import Database
 from onduty.adapters.db.migrate import upgrade
+from onduty.adapters.notify.apprise import AppriseChannel
 from onduty.adapters.notify.console import ConsoleChannel
+from onduty.adapters.notify.email import EmailChannel
+from onduty.adapters.notify.slack import SlackChannel
+from onduty.adapters.notify.teams import TeamsChannel
 from onduty.adapters.notify.webhook import WebhookChannel
 from onduty.app.ports import Channel, Clock
 from onduty.config import Settings
@@ -25,7 +29,18 @@ class Container:
 
 
 def default_channels(settings: Settings, write: Callable[[str], None] = print) -> dict[str, Channel]:
-    return {"console": ConsoleChannel(write), "webhook": WebhookChannel(settings.webhook_secret)}
+    timeout, url = settings.notify_timeout_seconds, settings.public_url
+    return {
+        "console": ConsoleChannel(write),
+        "webhook": WebhookChannel(settings.webhook_secret, timeout=timeout),
+        "email": EmailChannel(
+            settings.smtp_host, settings.smtp_port, sender=settings.smtp_from, username=settings.smtp_username,
+            password=settings.smtp_password, starttls=settings.smtp_starttls, timeout=timeout, public_url=url,
+        ),
+        "slack": SlackChannel(url, timeout=timeout),
+        "teams": TeamsChannel(url, timeout=timeout),
+        "apprise": AppriseChannel(url, timeout=timeout),
+    }
 
 
 def build(

@@ -26,7 +26,9 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["users", "set-password"], ["users", "set-role"], ["users", "login-link"], ["portal", "link"],
             ["pir"], ["pir", "1", "show"], ["pir", "1", "edit"], ["pir", "1", "complete"],
             ["pir", "1", "export"], ["pir", "1", "actions", "add"], ["pir", "1", "actions", "update"],
-            ["pir", "1", "actions", "list"], ["report", "summary"]]
+            ["pir", "1", "actions", "list"], ["report", "summary"],
+            ["incidents", "comms", "draft"], ["incidents", "comms", "check"],
+            ["incidents", "comms", "send"]]
 
 
 @pytest.fixture

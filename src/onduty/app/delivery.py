@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from onduty.app.paging import outbox_message
 from onduty.app.ports import Transactions
 from onduty.domain.incidents import OutboxMessage, TimelineEntry
+from onduty.domain.model import ContactMethod
 
 MAX_ATTEMPTS = 4
 FIRST_BACKOFF = timedelta(seconds=10)
@@ -20,7 +21,53 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _who(message: OutboxMessage, names: dict[str, str]) -> str:
-    return names.get(message.person_id, message.person_id)
+    recipient = message.payload.get("body", {}).get("recipient") or {}
+    return names.get(message.person_id) or recipient.get("name") or message.person_id
+
+
+def _is_comms(message: OutboxMessage) -> bool:
+    return bool(message.payload.get("body", {}).get("event") == "incident.communication")
+
+
+def _noun(message: OutboxMessage) -> tuple[str, str]:
+    """Timeline kind prefix and noun: client messages are `comms.*`; others say (`timeline_kind`), else `page.*`."""
+    if _is_comms(message):
+        return "comms", "Message"
+    kind = str(message.payload.get("timeline_kind", "page"))  # "reminder" for overdue reviews and actions
+    return kind, kind.capitalize()
+
+
+def _comms_fallback(message: OutboxMessage, contact_index: int, contact: ContactMethod, now: datetime
+                    ) -> OutboxMessage:
+    """The same client message through the recipient's next contact method."""
+    key = f"{message.idempotency_key.rsplit(':c', 1)[0]}:c{contact_index}"
+    body = {**message.payload["body"], "idempotency_key": key}
+    return OutboxMessage(
+        idempotency_key=key, incident_id=message.incident_id, person_id=message.person_id, channel=contact.kind,
+        address=contact.address, contact_index=contact_index,
+        payload={"body": body, "secret_env": contact.secret_env}, created_at=now, next_attempt_at=now,
+    )
+
+
+def cancel_if_acknowledged(txs: Transactions, message_id: int, now: datetime) -> bool:
+    """A notification rule's later page is not sent once the incident is acknowledged or resolved."""
+    with txs() as store:
+        message = store.outbox_message(message_id)
+        if message is None or message.status == "delivered":
+            return True
+        incident = store.incident(message.incident_id)
+        if incident is not None and incident.status == "triggered":
+            return False
+        message.status, message.lease_until = "cancelled", None
+        names = {p.id: p.name for p in store.directory().people.values()}
+        state = incident.status if incident else "gone"
+        store.append(message.incident_id, [TimelineEntry(
+            now, "page.cancelled",
+            f"Not paging {_who(message, names)} via {message.channel}: the incident is {state}",
+            data={"person": message.person_id, "channel": message.channel,
+                  "idempotency_key": message.idempotency_key},
+        )])
+        return True
 
 
 def record_delivered(txs: Transactions, message_id: int, receipt: str, now: datetime) -> None:
@@ -30,10 +77,10 @@ def record_delivered(txs: Transactions, message_id: int, receipt: str, now: date
             return
         message.status, message.delivered_at, message.lease_until = "delivered", now, None
         people = {p.id: p.name for p in store.directory().people.values()}
-        kind = message.payload.get("timeline_kind", "page")  # "reminder" for overdue reviews and actions
+        prefix, noun = _noun(message)
         store.append(message.incident_id, [TimelineEntry(
-            now, f"{kind}.delivered",
-            f"{kind.capitalize()} delivered to {_who(message, people)} via {message.channel} "
+            now, f"{prefix}.delivered",
+            f"{noun} delivered to {_who(message, people)} via {message.channel} "
             f"(attempt {message.attempts}): {receipt}",
             data={"person": message.person_id, "channel": message.channel, "attempt": message.attempts,
                   "idempotency_key": message.idempotency_key},
@@ -52,19 +99,20 @@ def record_failed(txs: Transactions, message_id: int, error: str, permanent: boo
         message.last_error, message.lease_until = error[:500], None
         data = {"person": message.person_id, "channel": message.channel, "attempt": message.attempts,
                 "error": error[:500]}
+        prefix, noun = _noun(message)
         if not permanent and message.attempts < MAX_ATTEMPTS:
             message.status = "pending"
             message.next_attempt_at = now + backoff(message.attempts)
             store.append(message.incident_id, [TimelineEntry(
-                now, "page.retry",
-                f"Page to {who} via {message.channel} failed (attempt {message.attempts}: {error}); "
+                now, f"{prefix}.retry",
+                f"{noun} to {who} via {message.channel} failed (attempt {message.attempts}: {error}); "
                 f"retrying at {message.next_attempt_at:%H:%M:%S} UTC",
                 data=data,
             )])
             return
         message.status = "failed"
         entries = [TimelineEntry(
-            now, "page.failed", f"Page to {who} via {message.channel} failed for good: {error}", data=data
+            now, f"{prefix}.failed", f"{noun} to {who} via {message.channel} failed for good: {error}", data=data
         )]
         person = directory.people.get(message.person_id)
         incident = store.incident(message.incident_id)
@@ -73,15 +121,16 @@ def record_failed(txs: Transactions, message_id: int, error: str, permanent: boo
             base = message.idempotency_key.rsplit(":c", 1)[0]
             extra = {k: v for k, v in message.payload["body"].items()
                      if k not in ("idempotency_key", "incident", "person")}  # keeps event, notification, clock
-            fallback = outbox_message(directory, incident, base, person.id, next_index, now, extra)
+            fallback = (_comms_fallback(message, next_index, person.contacts[next_index], now) if _is_comms(message)
+                        else outbox_message(directory, incident, base, person.id, next_index, now, extra))
             if store.add_outbox(fallback):
                 entries.append(TimelineEntry(
-                    now, "page.fallback", f"Trying {who}'s next contact method: {fallback.channel}",
+                    now, f"{prefix}.fallback", f"Trying {who}'s next contact method: {fallback.channel}",
                     data={"person": person.id, "channel": fallback.channel},
                 ))
         else:
             entries.append(TimelineEntry(
-                now, "page.undeliverable", f"Could not reach {who} through any contact method",
+                now, f"{prefix}.undeliverable", f"Could not reach {who} through any contact method",
                 data={"person": message.person_id},
             ))
         store.append(message.incident_id, entries)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from onduty.app.ports import Store
 from onduty.domain.escalation import Position, after_resolve_timeout, recipients_for, step_at
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
-from onduty.domain.model import Directory, Target
+from onduty.domain.model import Directory, NotificationRule, Target
 from onduty.domain.severity import Severity
 
 
@@ -100,13 +100,22 @@ def page_level(
         base = f"page:{incident.id}:{cause}:{position.loop}:{position.level}:{person.id}"
         if incident.reopen_count:  # a reopened incident pages afresh
             base += f":r{incident.reopen_count}"
-        message = outbox_message(directory, incident, base, person.id, 0, now,
-                                 {"level": position.level + 1, "reason": reason or "new incident"})
-        if store.add_outbox(message):
-            entries.append(TimelineEntry(
-                now, "page.queued", f"Paging {person.name} ({why}) via {message.channel}",
-                data={"person": person.id, "channel": message.channel, "idempotency_key": message.idempotency_key},
-            ))
+        rules = person.notification_rules or (NotificationRule(timedelta(0), 0),)
+        for index, rule in enumerate(rules):
+            key = base if index == 0 else f"{base}:n{index}"
+            message = outbox_message(directory, incident, key, person.id, rule.contact, now,
+                                     {"level": position.level + 1, "reason": reason or "new incident"})
+            when = ""
+            if rule.after > timedelta(0):  # a later step of the person's rules: dropped once acknowledged
+                message.next_attempt_at = now + rule.after
+                message.payload["cancel_on_ack"] = True
+                when = f" at {message.next_attempt_at:%H:%M:%S} UTC unless acknowledged"
+            if store.add_outbox(message):
+                entries.append(TimelineEntry(
+                    now, "page.queued", f"Paging {person.name} ({why}) via {message.channel}{when}",
+                    data={"person": person.id, "channel": message.channel,
+                          "idempotency_key": message.idempotency_key},
+                ))
     store.append(incident.id, entries)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from onduty.cli.alerting import heartbeat_app, silence_app
+from onduty.cli.comms import comms_app
 from onduty.cli.demo import demo
 from onduty.cli.exports import export_app
 from onduty.cli.feeds import drift, feeds_app
@@ -29,6 +30,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(keys_app, name="keys")
 register_playbook(incidents_app)
 app.add_typer(incidents_app, name="incidents")
+incidents_app.add_typer(comms_app, name="comms")
 app.add_typer(override_app, name="override")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")

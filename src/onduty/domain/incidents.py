@@ -154,7 +154,7 @@ class OutboxMessage:
     payload: dict[str, Any]
     created_at: datetime
     next_attempt_at: datetime
-    status: Literal["pending", "delivering", "delivered", "failed"] = "pending"
+    status: Literal["pending", "delivering", "delivered", "failed", "cancelled"] = "pending"
     attempts: int = 0
     lease_until: datetime | None = None
     last_error: str | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from onduty.domain.comms import CommsPolicy
 from onduty.domain.feeds import FeedSpec
 from onduty.domain.review import REFUSED_ROOT_CAUSES
 from onduty.domain.severity import SeverityPolicy
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from onduty.domain.routing import AlertPolicy
     from onduty.domain.runbooks import RunbookLink
 
-ContactKind = Literal["console", "webhook", "email", "sms", "slack"]
+ContactKind = Literal["console", "webhook", "email", "sms", "slack", "teams", "apprise"]
 TargetKind = Literal["schedule", "person"]
 
 
@@ -41,6 +42,14 @@ class TimeOff:
 
 
 @dataclass(frozen=True)
+class NotificationRule:
+    """Page through contact method `contact` once `after` has passed since the page without an ack."""
+
+    after: timedelta
+    contact: int
+
+
+@dataclass(frozen=True)
 class Person:
     id: str
     name: str
@@ -48,6 +57,7 @@ class Person:
     roles: tuple[str, ...] = ()
     contacts: tuple[ContactMethod, ...] = ()
     time_off: tuple[TimeOff, ...] = ()
+    notification_rules: tuple[NotificationRule, ...] = ()  # empty: first contact at once, the rest on failure
 
     def away_at(self, at: datetime) -> TimeOff | None:
         """The time off that covers `at`, if any."""
@@ -231,3 +241,4 @@ class Directory:
     feeds: Mapping[str, FeedSpec] = field(default_factory=dict)
     incident_channel: IncidentChannel | None = None  # the organization-wide default for Sev1 channels
     refused_root_causes: tuple[str, ...] = REFUSED_ROOT_CAUSES  # a review's root cause must say more than these
+    communications: CommsPolicy = field(default_factory=CommsPolicy)

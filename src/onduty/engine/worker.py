@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from onduty.app.client_requests import record_missed_requests
-from onduty.app.delivery import record_delivered, record_failed
+from onduty.app.delivery import cancel_if_acknowledged, record_delivered, record_failed
 from onduty.app.heartbeats import check_heartbeats
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
 from onduty.app.readiness import send_reminders
@@ -70,6 +70,8 @@ class Worker:
                 assert message.id is not None
                 if self._stopping.is_set():
                     break  # unsent claims come back when their lease ends
+                if message.payload.get("cancel_on_ack") and cancel_if_acknowledged(self.txs, message.id, now):
+                    continue
                 channel = self.channels.get(message.channel)
                 try:
                     if channel is None:

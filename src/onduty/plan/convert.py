@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from onduty.domain import model
+from onduty.domain.comms import DEFAULT_AUDIENCE, DEFAULT_BANNED, Audience, BannedPhrase, CommsPolicy, TemplateSource
 from onduty.domain.matchers import parse_matchers
 from onduty.domain.runbooks import RunbookLink
 from onduty.domain.severity import DEFAULT_LEVELS, Severity, SeverityPolicy
@@ -35,7 +36,22 @@ def _person(p: schema.Person) -> model.Person:
             model.TimeOff(_instant(t.start, tz, end=False), _instant(t.end, tz, end=True), t.reason)
             for t in p.time_off
         ),
+        notification_rules=tuple(model.NotificationRule(r.after, r.contact) for r in p.notification_rules),
     )
+
+
+def _communications(c: schema.Communications, organization: str) -> CommsPolicy:
+    """The plan's section over onduty's defaults: extra banned phrases add to the default ones."""
+    audience = dict(DEFAULT_AUDIENCE)
+    for name, rule in c.recipients.items():
+        audience[int(Severity.parse(name))] = Audience(rule.client_contacts, tuple(rule.internal), tuple(rule.people))
+    extra = tuple(BannedPhrase(p, "the plan bans this phrase in client messages: say it another way")
+                  for p in c.banned_phrases)
+    templates: dict[str, TemplateSource] = {
+        kind: TemplateSource(t.file or f"onduty.yaml:communications.templates.{kind}", t.text or "")
+        for kind, t in c.templates.items()
+    }
+    return CommsPolicy(templates, DEFAULT_BANNED + extra, audience, organization)
 
 
 def _days(names: Sequence[str]) -> frozenset[int]:
@@ -124,6 +140,7 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         feeds=feed_specs(plan),
         incident_channel=_channel(plan.organization.incident_channel),
         refused_root_causes=tuple(plan.reviews.refused_root_causes),
+        communications=_communications(plan.communications, plan.organization.name),
     )
 
 

@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from onduty.domain.comms import TemplateSource
+from onduty.plan.comms_templates import TemplateFailed, load_template_file, render, sample_context
 from onduty.plan.references import check_references
-from onduty.plan.schema import Plan
+from onduty.plan.schema import MessageTemplate, Plan
 
 
 @dataclass(frozen=True)
@@ -179,4 +181,34 @@ def load_plan(path: Path | str) -> Plan:
     problems = check_references(plan, path.parent)
     if problems:
         raise errors_at(str(path), node, problems)
-    return plan
+    return _with_templates(plan, path.parent, str(path), node)
+
+
+def _with_templates(plan: Plan, base: Path, file: str, node: yaml.Node | None) -> Plan:
+    """Read each message template the plan names into the plan, and try it once with sample values."""
+    errors: list[PlanError] = []
+    loaded: dict[str, MessageTemplate] = {}
+    for kind, ref in plan.communications.templates.items():
+        loc: tuple[int | str, ...] = ("communications", "templates", kind)
+        name, text = f"{file}:{_field_name(loc)}", ref.text or ""
+        if ref.file:
+            try:
+                text, name = load_template_file(base, ref.file), str(base / ref.file)
+            except (OSError, ValueError) as exc:
+                errors.append(PlanError(file, _key_line(node, loc), _field_name(loc), str(exc)))
+                continue
+        try:
+            render(TemplateSource(name, text), sample_context())
+        except TemplateFailed as exc:
+            if ref.file:
+                errors.append(PlanError(name, exc.line, _field_name(loc), exc.reason))
+            else:
+                errors.append(PlanError(file, _key_line(node, loc), _field_name(loc),
+                                        f"line {exc.line} of the template: {exc.reason}"))
+        loaded[kind] = ref.model_copy(update={"text": text})
+    if errors:
+        raise PlanInvalid(errors)
+    if not loaded:
+        return plan
+    comms = plan.communications.model_copy(update={"templates": loaded})
+    return plan.model_copy(update={"communications": comms})

@@ -57,6 +57,7 @@ def check_references(plan: Plan, base: Path) -> list[Problem]:
     problems += _duplicates("feeds", (f.id for f in plan.feeds))
     for i, feed in enumerate(plan.feeds):
         problems += _unknown(("feeds", i, "service"), feed.service, services, "service")
+    problems += _comms_references(plan, people)
     for i, schedule in enumerate(plan.schedules):
         for j, layer in enumerate(schedule.layers):
             for k, member in enumerate(layer.members):
@@ -103,4 +104,19 @@ def _runbook_references(plan: Plan, services: set[str], base: Path) -> list[Prob
             problems.append((("runbooks", i, "file"), f"runbook file {link.file!r} not found"))
         for j, ident in enumerate(link.services):
             problems += _unknown(("runbooks", i, "services", j), ident, services, "service")
+    return problems
+
+
+def _comms_references(plan: Plan, people: set[str]) -> list[Problem]:
+    """Notification rules use contact methods the person has; message recipients are real people."""
+    problems: list[Problem] = []
+    for i, person in enumerate(plan.people):
+        for j, rule in enumerate(person.notification_rules):
+            if rule.contact >= len(person.contact):
+                problems.append((("people", i, "notification_rules", j, "contact"),
+                                 f"contact {rule.contact} does not exist: {person.id} has {len(person.contact)} "
+                                 f"contact method(s), numbered from 0"))
+    for sev, recipients in plan.communications.recipients.items():
+        for j, ident in enumerate(recipients.people):
+            problems += _unknown(("communications", "recipients", sev, "people", j), ident, people, "person")
     return problems

@@ -77,17 +77,39 @@ class Strict(BaseModel):
 
 
 class ContactMethod(Strict):
-    type: Literal["console", "webhook", "email", "sms", "slack"]
-    address: str = Field("", description="URL for webhook/slack, e-mail address, phone number")
+    type: Literal["console", "webhook", "email", "sms", "slack", "teams", "apprise"]
+    address: str = Field("", description="URL for webhook/slack/teams, an Apprise URL, e-mail address, phone number")
     secret_env: str | None = Field(None, description="environment variable holding the webhook secret")
 
     @model_validator(mode="after")
     def _address_needed(self) -> ContactMethod:
         if self.type != "console" and not self.address:
             raise ValueError(f"a {self.type} contact needs an address")
-        if self.type in ("webhook", "slack") and not self.address.startswith(("http://", "https://")):
+        if self.type in ("webhook", "slack", "teams") and not self.address.startswith(("http://", "https://")):
             raise ValueError(f"a {self.type} address must be an http(s) URL, got {self.address!r}")
+        if self.type == "apprise" and "://" not in self.address:
+            raise ValueError(f"an apprise address is an Apprise URL such as ntfy://…, got {self.address!r}")
         return self
+
+
+def parse_delay(value: object) -> timedelta:
+    """Like parse_duration, but zero ('0m') is allowed: 'at once'."""
+    if isinstance(value, timedelta):
+        return value
+    if re.fullmatch(r"\s*0+\s*[smhdw]?\s*", str(value)):
+        return timedelta(0)
+    return parse_duration(value)
+
+
+Delay = Annotated[timedelta, BeforeValidator(parse_delay), PlainSerializer(
+    lambda value: format_duration(value) if value else "0m", when_used="json")]
+
+
+class NotificationRule(Strict):
+    """Use contact method number `contact` (0 = the first listed) once `after` has passed without an ack."""
+
+    after: Delay = timedelta(0)
+    contact: int = Field(0, ge=0)
 
 
 class TimeOff(Strict):
@@ -120,6 +142,9 @@ class Person(Strict):
     roles: list[Role] = Field(default_factory=lambda: ["engineer"])  # type: ignore[arg-type]
     contact: list[ContactMethod] = Field(default_factory=lambda: [ContactMethod(type="console")])
     time_off: list[TimeOff] = Field(default_factory=list)
+    notification_rules: list[NotificationRule] = Field(
+        default_factory=list, description="when to use which contact while a page is unacknowledged; empty: the "
+        "first contact at once, the next ones only when delivery fails")
 
 
 class ClientContact(Strict):
@@ -430,6 +455,41 @@ class ReviewPolicy(Strict):
     )
 
 
+# -- client communications ------------------------------------------------------------------------
+
+def _template_ref(value: object) -> object:
+    return {"file": value} if isinstance(value, str) else value
+
+
+class MessageTemplate(Strict):
+    """A Jinja2 template file, relative to the plan's folder: a `Subject:` line, a blank line, the body."""
+
+    file: str | None = None
+    text: str | None = Field(None, description="the template itself; read from `file` when the plan is loaded")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MessageTemplate:
+        if not self.file and self.text is None:
+            raise ValueError("a template names a `file` (relative to the plan) or gives its `text`")
+        return self
+
+
+class Recipients(Strict):
+    """Who receives client messages at one severity."""
+
+    client_contacts: bool = Field(True, description="the client's contacts (by e-mail)")
+    internal: list[Literal["account_manager", "delivery_lead", "tech_lead"]] = Field(default_factory=list)
+    people: list[Ident] = Field(default_factory=list, description="anyone else, by person id")
+
+
+class Communications(Strict):
+    templates: dict[Literal["initial", "update", "resolution"],
+                    Annotated[MessageTemplate, BeforeValidator(_template_ref)]] = Field(default_factory=dict)
+    banned_phrases: list[Annotated[str, Field(min_length=3)]] = Field(
+        default_factory=list, description="refused in any client message, on top of onduty's defaults")
+    recipients: dict[SevName, Recipients] = Field(default_factory=dict)
+
+
 class Organization(Strict):
     name: str
     time_zone: TimeZone = "UTC"
@@ -453,3 +513,4 @@ class Plan(Strict):
     runbooks: list[RunbookLink] = Field(default_factory=list)
     feeds: list[Feed] = Field(default_factory=list)
     reviews: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    communications: Communications = Field(default_factory=Communications)

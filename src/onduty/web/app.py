@@ -18,6 +18,7 @@ from onduty.web import fast_ingest
 from onduty.web.api import (
     alerting,
     calendar,
+    comms,
     events,
     feeds,
     health,
@@ -76,8 +77,8 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.integration_key_cache = KeyCache()
     app.state.ingest_writer = ingest_writer(container)
     app.state.rate_limiter = rate_limiter(container.settings)
-    for module in (events, alerting, feeds, incidents, playbook, oncall, schedules, calendar, health, reviews,
-                   reports):
+    for module in (events, alerting, feeds, incidents, playbook, comms, oncall, schedules, calendar, health,
+                   reviews, reports):
         app.include_router(module.router)
     mount_ui(app)
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.account_store import AccountStore
 from onduty.adapters.db.alert_store import AlertStore
+from onduty.adapters.db.comms_store import CommsStore
 from onduty.adapters.db.feed_store import FeedStore
 from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.adapters.db.playbook_store import PlaybookStore
@@ -43,7 +44,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
 
 
 class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleStore, AccountStore,
-               ReviewStore):
+               ReviewStore, CommsStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"
@@ -308,7 +309,8 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         rows = self.session.execute(
             select(c.person_id, c.delivered_at)
             .where(c.status == "delivered", c.delivered_at >= start, c.delivered_at < end,
-                   ~c.idempotency_key.startswith("notify:"), ~c.idempotency_key.startswith("channel:"))
+                   ~c.idempotency_key.startswith("notify:"), ~c.idempotency_key.startswith("channel:"),
+                   ~c.idempotency_key.startswith("comms:"))  # client messages are not pages either
             .order_by(c.delivered_at, c.id)
         )
         return [(r.person_id, r.delivered_at) for r in rows]

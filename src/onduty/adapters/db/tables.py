@@ -498,6 +498,23 @@ review_actions = Table(
     Index(None, "status", "due_at"),
 )
 
+communications = Table(
+    "communications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # initial | update | resolution
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("fields", Json, nullable=False),
+    Column("findings", Json, nullable=False),
+    Column("recipients", Json, nullable=False),
+    Column("client_visible", Boolean, nullable=False),
+    Column("override_reason", Text),
+    Column("sent_by", Text, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Index(None, "incident_id", "id"),
+)
+
 mapper_registry = registry()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from onduty.adapters.notify.render import summarize
 from onduty.domain.incidents import OutboxMessage
 
 
@@ -13,7 +14,11 @@ def page_line(message: OutboxMessage) -> str:
     if body.get("event") == "review.reminder":
         return f"REMINDER → {body['person']['name']}: {body['text']}"
     if "incident" not in body:  # a reminder, not a page
-        return f"NOTE → {body['person']['name']}: {body.get('subject', '')}: {body.get('text', '')}"
+        who = (body.get("person") or {}).get("name", message.person_id)
+        return f"NOTE → {who}: {body.get('subject', '')}: {body.get('text', '')}"
+    if body.get("event") != "incident.page":  # a client message or a channel post
+        summary = summarize(message)
+        return f"MESSAGE → {message.address or message.person_id}: {summary.title}"
     incident = body["incident"]
     return (
         f"PAGE → {body['person']['name']}: [{incident['severity']}] #{incident['id']} "

@@ -1,0 +1,55 @@
+"""Slack incoming webhooks: a Block Kit message (header, facts, text, a button to the incident)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from onduty.adapters.notify.http import new_client, post
+from onduty.adapters.notify.render import Summary, summarize
+from onduty.domain.incidents import OutboxMessage
+
+SECTION_CHARS = 2900  # Slack refuses section texts over 3000 characters
+
+
+def mrkdwn(text: str) -> str:
+    """The Markdown our templates use, in Slack's dialect: **bold** → *bold*, and <>& escaped."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"\*\*(.+?)\*\*", r"*\1*", escaped)
+
+
+def blocks(summary: Summary) -> dict[str, Any]:
+    facts = [(n, v) for n, v in (("Severity", summary.severity), ("Status", summary.status),
+                                 ("Client", summary.client), ("Service", summary.service)) if v]
+    items: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": summary.title[:150], "emoji": True}},
+    ]
+    if facts:
+        items.append({"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*{name}*\n{mrkdwn(value)}"} for name, value in facts]})
+    text = mrkdwn(summary.text)
+    while text:  # long messages take several sections
+        items.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_CHARS]}})
+        text = text[SECTION_CHARS:]
+        if len(items) >= 45:  # Slack's cap is 50 blocks
+            break
+    if summary.link.startswith(("http://", "https://")):
+        items.append({"type": "actions", "elements": [{
+            "type": "button", "text": {"type": "plain_text", "text": "Open incident"}, "url": summary.link,
+            "style": "danger" if summary.severity == "Sev1" else "primary",
+        }]})
+    return {"text": summary.title, "blocks": items}
+
+
+class SlackChannel:
+    def __init__(self, public_url: str = "", client: httpx.Client | None = None, timeout: float = 10.0):
+        self.public_url = public_url
+        self.client = client or new_client(timeout)
+
+    def send(self, message: OutboxMessage, now: datetime) -> str:
+        content = orjson.dumps(blocks(summarize(message, self.public_url)))
+        return post(self.client, message.address, content, {"content-type": "application/json"})
