@@ -218,7 +218,8 @@ def default_fields(
 ) -> dict[str, str]:
     """Fields onduty can fill from the incident and the policy; people write the rest."""
     if kind == "resolution":
-        fields = {"resolved_at": format_time(resolved_at, time_zone) if resolved_at else ""}
+        local = resolved_at.astimezone(ZoneInfo(time_zone)) if resolved_at else None
+        fields = {"resolved_at": local.isoformat(timespec="minutes") if local else ""}
         if review_due is not None and resolved_at is not None:
             fields["review"] = (f"We will share a written post-incident review by "
                                 f"{format_time(resolved_at + review_due, time_zone)}, with the actions we are taking "
