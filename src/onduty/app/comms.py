@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from onduty.app.exports.text import address
 from onduty.app.ports import NotFound, Store, Transactions
 from onduty.domain.comms import (
     KIND_NAMES,
@@ -26,7 +27,7 @@ from onduty.domain.comms import (
     parse_time,
 )
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry
-from onduty.domain.model import Directory
+from onduty.domain.model import ContactMethod, Directory
 from onduty.domain.severity import Severity
 from onduty.plan.comms_templates import Rendered, default_template, message_context, render
 
@@ -56,7 +57,9 @@ class Recipient:
     secret_env: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "address": self.address, "channel": self.channel, "audience": self.audience,
+        """For the timeline and the API: chat and webhook URLs are credentials, so only their host shows."""
+        shown = address(ContactMethod(self.channel, self.address))  # type: ignore[arg-type]
+        return {"name": self.name, "address": shown, "channel": self.channel, "audience": self.audience,
                 "key": self.key}
 
 

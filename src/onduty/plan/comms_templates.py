@@ -10,6 +10,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,16 @@ class Rendered:
     body: str
 
 
+@lru_cache(maxsize=8)
 def default_template(kind: str) -> TemplateSource:
     """onduty's own wording for `kind`, shipped in the package."""
     text = (files("onduty") / "templates" / "comms" / f"{kind}.md.j2").read_text(encoding="utf-8")
     return TemplateSource(f"default:{kind}", text)
 
 
+@lru_cache(maxsize=64)
 def _compile(source: TemplateSource) -> Template:
+    """Compiled once per distinct template text (sources are immutable values)."""
     env = SandboxedEnvironment(
         loader=FunctionLoader(lambda name: (source.text, source.name, lambda: True)), undefined=StrictUndefined,
         autoescape=False, keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True, auto_reload=False,

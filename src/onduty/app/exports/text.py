@@ -54,10 +54,10 @@ def coverage_hours(coverage: Coverage) -> str:
 def address(method: ContactMethod) -> str:
     """What a person can use to reach someone by hand.
 
-    Webhook and Slack URLs are credentials (anyone holding one can post), so a printed list shows only
-    their host; the full URL stays in the plan.
+    Webhook, Slack, Teams and Apprise URLs are credentials (anyone holding one can post), so a printed
+    list shows only their host; the full URL stays in the plan.
     """
-    if method.kind in ("webhook", "slack"):
+    if method.kind in ("webhook", "slack", "teams", "apprise"):
         host = urlsplit(method.address).hostname or "?"
         return f"{host} (URL kept in the plan)"
     if method.kind == "console":
