@@ -16,10 +16,8 @@ from datetime import datetime
 import httpx
 import orjson
 
-from onduty.app.ports import DeliveryError
+from onduty.adapters.notify.http import new_client, post
 from onduty.domain.incidents import OutboxMessage
-
-RETRYABLE_STATUS = {408, 425, 429}
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -38,7 +36,7 @@ class WebhookChannel:
     def __init__(self, default_secret: str | None = None, client: httpx.Client | None = None,
                  timeout: float = 10.0):
         self.default_secret = default_secret
-        self.client = client or httpx.Client(timeout=timeout)
+        self.client = client or new_client(timeout)  # no redirects followed: a moved hook is a plan fix
 
     def _secret(self, message: OutboxMessage) -> str | None:
         env = message.payload.get("secret_env")
@@ -57,11 +55,4 @@ class WebhookChannel:
         secret = self._secret(message)
         if secret:
             headers["webhook-signature"] = sign(secret, message.idempotency_key, timestamp, body)
-        try:
-            response = self.client.post(message.address, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-        if response.is_success:
-            return f"HTTP {response.status_code}"
-        permanent = 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_STATUS
-        raise DeliveryError(f"HTTP {response.status_code}", permanent=permanent)
+        return post(self.client, message.address, body, headers)
