@@ -49,6 +49,8 @@ def test_dry_run_renders_and_checks_without_sending(http: TestClient, comms: Con
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["sent"] is False and body["subject"].startswith("[Sev1]")
+    assert [r["name"] for r in body["recipients"]][:2] == ["Rachel Kim", "Maria Costa"]  # who would get it
+    assert body["unreachable"] == ["Front desk (Northwind Home) has no e-mail address"]
     assert {(f["code"], f["field"]) for f in body["findings"]} == {
         ("banned_phrase", "what_is_known"), ("missing_field", "what_is_being_done")}
     assert http.get(f"/api/v1/incidents/{incident_id}/communications", headers=bearer(comms)).json() == []

@@ -1,4 +1,5 @@
-"""E-mail over SMTP (smtplib): plain text, one message per recipient, STARTTLS and login when set."""
+"""E-mail over SMTP (smtplib): plain text, one message per recipient; STARTTLS (or TLS on port 465) and
+login when set."""
 
 from __future__ import annotations
 
@@ -44,9 +45,11 @@ class EmailChannel:
             raise DeliveryError(f"{message.address!r} is not an e-mail address", permanent=True)
         mail = self.build(message, now)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            implicit_tls = self.port == 465  # SMTPS: TLS from the first byte, no STARTTLS step
+            connect = smtplib.SMTP_SSL if implicit_tls else smtplib.SMTP
+            with connect(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.ehlo()
-                if self.starttls:
+                if self.starttls and not implicit_tls:
                     if not smtp.has_extn("starttls"):
                         raise DeliveryError(f"{self.host} does not offer STARTTLS; set ONDUTY_SMTP_STARTTLS=false "
                                             "only for a trusted local relay", permanent=True)

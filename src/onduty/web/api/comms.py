@@ -55,6 +55,7 @@ class MessageOut(BaseModel):
     sent: bool
     id: int | None = None
     recipients: list[RecipientOut] = Field(default_factory=list)
+    unreachable: list[str] = Field(default_factory=list, description="who the message cannot reach, and why")
     override_reason: str | None = None
 
 
@@ -85,7 +86,8 @@ def _out(made: Draft, record: SentMessage | None) -> MessageOut:
         kind=made.kind, subject=made.subject, body=made.body, fields=made.fields,
         findings=[FindingOut(code=f.code, field=f.field, message=f.message) for f in made.findings],
         sent=record is not None, id=record.id if record else None,
-        recipients=[RecipientOut(**r.as_dict()) for r in made.recipients] if record else [],
+        recipients=[RecipientOut(**r.as_dict()) for r in made.recipients],
+        unreachable=made.unreachable,
         override_reason=record.override_reason if record else None,
     )
 
