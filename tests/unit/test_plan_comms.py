@@ -19,7 +19,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "agency" / "onduty.y
 def _plan_with(tmp_path: Path, extra: str, files: dict[str, str] | None = None, people_patch: str = "") -> Path:
     folder = tmp_path / "plan"
     shutil.copytree(SAMPLE.parent, folder)
-    text = SAMPLE.read_text()
+    text = _without_section(SAMPLE.read_text(), "communications")
     if people_patch:
         text = text.replace("  - id: kwame\n", people_patch + "  - id: kwame\n", 1)
     (folder / "onduty.yaml").write_text(text + extra)
@@ -27,6 +27,17 @@ def _plan_with(tmp_path: Path, extra: str, files: dict[str, str] | None = None, 
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(content)
     return folder / "onduty.yaml"
+
+
+def _without_section(text: str, key: str) -> str:
+    """The plan text minus one top-level section (the tests write their own)."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            skipping = line.startswith(f"{key}:")
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
 
 
 def _line_of(path: Path, needle: str) -> int:
@@ -105,3 +116,11 @@ def test_unknown_recipient_person_is_named(tmp_path: Path) -> None:
     path = _plan_with(tmp_path, "communications:\n  recipients:\n    sev1: {people: [nobody]}\n")
     with pytest.raises(PlanInvalid, match=r"communications\.recipients\.sev1\.people\[0\]: unknown person 'nobody'"):
         load_plan(path)
+
+
+def test_the_sample_plan_bans_its_own_phrases_on_top_of_the_defaults() -> None:
+    policy = to_directory(load_plan(SAMPLE)).communications
+    phrases = [b.phrase for b in policy.banned]
+    assert phrases[: len(DEFAULT_BANNED)] == [b.phrase for b in DEFAULT_BANNED] and "human error" in phrases
+    assert policy.audience_for(3).roles == ("account_manager", "delivery_lead")
+    assert policy.organization == "Halyard Labs"
