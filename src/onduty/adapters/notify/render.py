@@ -37,9 +37,9 @@ def summarize(message: OutboxMessage, public_url: str = "") -> Summary:
     number = incident.get("id") or body.get("incident_id") or message.incident_id
     severity = str(incident.get("severity") or body.get("severity") or "")
     title = str(body.get("subject") or incident.get("title") or body.get("title") or body.get("summary")
-                or f"Incident #{number}")
+                or (f"Incident #{number}" if number else "onduty"))
     link = str(body.get("link") or body.get("url") or incident.get("link") or incident.get("url") or "")
-    if not link and public_url:
+    if not link and public_url and number:  # a reminder belongs to no incident: no link
         link = f"{public_url.rstrip('/')}/incidents/{number}"
     if event == "incident.communication":
         kind, text = "communication", str(body.get("text") or "")
