@@ -178,7 +178,7 @@ def prepare(directory: Directory, incident: Incident, kind: Kind, given: Mapping
     findings = check_message(kind, fields, f"{rendered.subject}\n{rendered.body}", now, zone,
                              directory.communications.banned,
                              level.update_every if kind != "resolution" else None)
-    if kind == "resolution" and incident.status != "resolved":
+    if kind == "resolution" and (incident.is_open or incident.resolved_at is None):
         findings.insert(0, Finding("not_resolved", "status",
                                    f"the incident is still {incident.status}: resolve it before announcing it"))
     recipients, missing = recipients_for(directory, incident)

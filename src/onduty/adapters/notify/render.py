@@ -39,6 +39,8 @@ def summarize(message: OutboxMessage, public_url: str = "") -> Summary:
     title = str(body.get("subject") or incident.get("title") or body.get("title") or body.get("summary")
                 or (f"Incident #{number}" if number else "onduty"))
     link = str(body.get("link") or body.get("url") or incident.get("link") or incident.get("url") or "")
+    if event == "incident.channel_opened" and public_url and number:
+        link = ""  # its `link` is the channel itself: the button leads to the incident instead
     if not link and public_url and number:  # a reminder belongs to no incident: no link
         link = f"{public_url.rstrip('/')}/incidents/{number}"
     if event == "incident.communication":
@@ -48,9 +50,12 @@ def summarize(message: OutboxMessage, public_url: str = "") -> Summary:
         person = (body.get("person") or {}).get("name", "you")
         text = (f"{person}, you are paged for incident #{number} (level {body.get('level', 1)}): "
                 f"{body.get('reason') or 'new incident'}.")
-    else:
+    else:  # notifications, clock reminders, channel posts, readiness reminders
         kind = "other"
         text = str(body.get("text") or body.get("message") or body.get("summary") or "")
+        if not text and body.get("reason"):
+            person = (body.get("person") or {}).get("name")
+            text = f"{person}: {body['reason']}." if person else f"{body['reason']}."
     if kind != "communication" and not severity.startswith("[") and severity and not title.startswith("["):
         title = f"[{severity}] #{number} {title}"
     return Summary(
