@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     worker_poll_seconds: float = 1.0
     max_engine_lag_seconds: float = 60.0
+    delivery_lease_seconds: float = 60.0  # a page claimed by a worker that dies is re-sent after this
     ingest_rate_per_key: float = 100.0  # events a second per integration key, sustained
     ingest_burst_per_key: float = 2000.0  # events a key may send at once before the rate applies
     max_body_bytes: int = 4 * 1024 * 1024  # larger ingest bodies are refused with 413

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ class Worker:
 
     def run_once(self, now: datetime) -> TickReport:
         """Fire every timer due by `now`, then try every page due by `now`."""
+        started = time.monotonic()
         report = TickReport()
         report.heartbeats_missed = check_heartbeats(self.txs, now)  # first: a missed beat may page at once
         report.requests_missed = record_missed_requests(self.txs, now)
@@ -65,11 +67,17 @@ class Worker:
                 break
         while True:
             with self.txs() as store:
-                claimed = store.claim_deliveries(now, now + self.lease, self.batch)
+                # The lease runs from the moment of the claim, not from the tick's `now`: a long tick
+                # must not hand out leases that have already run out, or two workers send one page.
+                elapsed = timedelta(seconds=time.monotonic() - started)
+                claimed = store.claim_deliveries(now, now + elapsed + self.lease, self.batch)
+            claimed_at = time.monotonic()
             for message in claimed:
                 assert message.id is not None
                 if self._stopping.is_set():
                     break  # unsent claims come back when their lease ends
+                if time.monotonic() - claimed_at > self.lease.total_seconds() / 2:
+                    break  # past half the lease another worker may take them: leave them to it, not twice
                 channel = self.channels.get(message.channel)
                 try:
                     if channel is None:
@@ -88,12 +96,19 @@ class Worker:
         return report
 
     def lag_seconds(self, now: datetime) -> float:
-        """How far the oldest unfired timer is behind `now` (0 when nothing is overdue)."""
+        """How far the oldest due work (an unfired timer, a page due to be sent) is behind `now`."""
         with self.txs() as store:
-            due = store.next_timer_due()
+            timer_due = store.next_timer_due()
+            delivery_due = store.next_delivery_due()
             depth = store.outbox_depth()
+            failed = store.outbox_failed()
+        timer_lag = max((now - timer_due).total_seconds(), 0.0) if timer_due else 0.0
+        delivery_lag = max((now - delivery_due).total_seconds(), 0.0) if delivery_due else 0.0
         metrics.OUTBOX_DEPTH.set(depth)
-        lag = max((now - due).total_seconds(), 0.0) if due else 0.0
+        metrics.OUTBOX_FAILED.set(failed)
+        metrics.TIMER_LAG.set(timer_lag)
+        metrics.DELIVERY_LAG.set(delivery_lag)
+        lag = max(timer_lag, delivery_lag)
         metrics.ENGINE_LAG.set(lag)
         return lag
 

@@ -203,7 +203,9 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         stmt = select(Incident).where(t.incidents.c.id == incident_id)
         if client_id is not None:
             stmt = stmt.where(t.incidents.c.client_id == client_id)
-        return self.session.scalars(stmt.with_for_update() if self._locking else stmt).first()
+        # FOR NO KEY UPDATE: rows that merely point at the incident (timeline, timers, pages) can still
+        # be written by others meanwhile, so recording a delivered page never waits on a long tick.
+        return self.session.scalars(stmt.with_for_update(key_share=True) if self._locking else stmt).first()
 
     def incidents(self, query: IncidentFilter) -> list[Incident]:
         c = t.incidents.c
@@ -298,6 +300,11 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
     def outbox_depth(self) -> int:
         return int(self.session.scalar(
             select(func.count()).select_from(t.outbox).where(t.outbox.c.status.in_(("pending", "delivering")))
+        ) or 0)
+
+    def outbox_failed(self) -> int:
+        return int(self.session.scalar(
+            select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "failed")
         ) or 0)
 
     # -- reports -------------------------------------------------------------------------------
