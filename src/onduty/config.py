@@ -21,3 +21,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 4 * 1024 * 1024  # larger ingest bodies are refused with 413
     max_feed_bytes: int = 256 * 1024 * 1024  # larger feed batches are refused with 413
     ingest_batch_events: int = 2000  # at most this many events per group commit
+    api_rate_per_key: float = 50.0  # API requests a second per API key, sustained (429 past it)
+    api_burst_per_key: float = 200.0
+    api_rate_per_client: float = 100.0  # all of one client's API keys together
+    api_burst_per_client: float = 400.0

@@ -29,7 +29,7 @@ from onduty.adapters.db import tables as t
 
 PLAN = """
 version: 1
-organization: {{name: Fault Harness}}
+organization: {{name: Fault Harness, allow_private_webhooks: true}}
 people:
   - {{id: ana, name: Ana Silva, time_zone: UTC, contact: [{{type: webhook, address: "{url}/ana"}}]}}
   - {{id: ben, name: Ben Cho, time_zone: UTC, contact: [{{type: webhook, address: "{url}/ben"}}]}}

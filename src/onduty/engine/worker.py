@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from onduty.app.audit import seal_audit
 from onduty.app.client_requests import record_missed_requests
 from onduty.app.delivery import record_delivered, record_failed
 from onduty.app.heartbeats import check_heartbeats
@@ -21,6 +22,7 @@ from onduty.engine import metrics
 log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
 REMINDER_CHECK_EVERY = timedelta(minutes=5)
+SEAL_EVERY = timedelta(seconds=5)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class TickReport:
     heartbeats_missed: int = 0
     requests_missed: int = 0
     reminders: int = 0
+    sealed: int = 0
 
 
 class Worker:
@@ -45,6 +48,7 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._reminders_checked: datetime | None = None
+        self._last_seal: datetime | None = None
 
     def run_once(self, now: datetime) -> TickReport:
         """Fire every timer due by `now`, then try every page due by `now`."""
@@ -93,7 +97,20 @@ class Worker:
                     record_delivered(self.txs, message.id, receipt, now)
             if not claimed or self._stopping.is_set():  # else loop: a failure may have queued a fallback
                 break
+        self._seal(now, report)
         return report
+
+    def _seal(self, now: datetime, report: TickReport) -> None:
+        """Chain new audit rows every few seconds; off the hot path, and never in the way of paging."""
+        if self._last_seal is not None and now - self._last_seal < SEAL_EVERY:
+            return
+        self._last_seal = now
+        try:
+            report.sealed = seal_audit(self.txs, now)
+        except Unavailable:
+            raise
+        except Exception:
+            log.exception("sealing the audit trail failed; the next pass retries")
 
     def lag_seconds(self, now: datetime) -> float:
         """How far the oldest due work (an unfired timer, a page due to be sent) is behind `now`."""

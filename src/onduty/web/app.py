@@ -30,6 +30,7 @@ from onduty.web.api import (
 )
 from onduty.web.auth import KeyCache
 from onduty.web.ingest import ingest_writer, rate_limiter
+from onduty.web.limits import RateLimiter
 from onduty.web.ui import mount_ui
 
 
@@ -72,7 +73,11 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
                   description="Incident response for teams that run production AI systems for clients.")
     app.state.container = container
     app.state.worker_running = False
-    app.state.api_key_cache = KeyCache()
+    app.state.api_key_cache = KeyCache(ttl=5.0)  # a revoked key stops working within 5 s
+    app.state.api_key_touched = {}  # key id → when its last use was last written (monotonic)
+    settings = container.settings
+    app.state.api_key_limiter = RateLimiter(settings.api_rate_per_key, settings.api_burst_per_key)
+    app.state.api_client_limiter = RateLimiter(settings.api_rate_per_client, settings.api_burst_per_client)
     app.state.integration_key_cache = KeyCache()
     app.state.ingest_writer = ingest_writer(container)
     app.state.rate_limiter = rate_limiter(container.settings)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
@@ -16,12 +17,13 @@ from sqlalchemy.orm import Session
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.account_store import AccountStore
 from onduty.adapters.db.alert_store import AlertStore
+from onduty.adapters.db.audit_store import AuditStore
 from onduty.adapters.db.feed_store import FeedStore
 from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.adapters.db.playbook_store import PlaybookStore
 from onduty.adapters.db.readiness_store import ReadinessStore
 from onduty.adapters.db.review_store import ReviewStore
-from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
+from onduty.app.ports import ApiKey, ApiKeyInfo, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import OPEN_STATUSES, Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.model import Directory, Override
@@ -43,7 +45,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
 
 
 class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleStore, AccountStore,
-               ReviewStore):
+               ReviewStore, AuditStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"
@@ -163,16 +165,40 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
             select(t.integration_keys.c.service_id).where(t.integration_keys.c.key_hash == key_hash)
         )
 
-    def add_api_key(self, key_hash: str, role: Role, client_id: str | None, now: datetime) -> None:
-        self.session.execute(
-            insert(t.api_keys).values(key_hash=key_hash, role=role, client_id=client_id, created_at=now)
-        )
+    def add_api_key(self, key_hash: str, role: Role, client_id: str | None, now: datetime,
+                    prefix: str | None = None, expires_at: datetime | None = None) -> int:
+        return int(self.session.execute(insert(t.api_keys).values(
+            key_hash=key_hash, role=role, client_id=client_id, created_at=now, prefix=prefix,
+            expires_at=expires_at).returning(t.api_keys.c.id)).scalar_one())
 
     def api_key(self, key_hash: str) -> ApiKey | None:
+        """The live (not revoked) key with this hash; the hashes are compared in constant time too."""
+        c = t.api_keys.c
         row = self.session.execute(
-            select(t.api_keys.c.role, t.api_keys.c.client_id).where(t.api_keys.c.key_hash == key_hash)
+            select(c.id, c.key_hash, c.role, c.client_id, c.expires_at)
+            .where(c.key_hash == key_hash, c.revoked_at.is_(None))
         ).first()
-        return ApiKey(row.role, row.client_id) if row else None
+        if row is None or not hmac.compare_digest(row.key_hash, key_hash):
+            return None
+        return ApiKey(row.role, row.client_id, row.id, row.expires_at)
+
+    def api_keys(self) -> list[ApiKeyInfo]:
+        c = t.api_keys.c
+        return [ApiKeyInfo(r.id, r.prefix, r.role, r.client_id, r.created_at, r.expires_at, r.last_used_at,
+                           r.revoked_at) for r in self.session.execute(select(t.api_keys).order_by(c.id))]
+
+    def revoke_api_key(self, key_id: int, by: str, now: datetime) -> ApiKeyInfo | None:
+        c = t.api_keys.c
+        self.session.execute(update(t.api_keys).where(c.id == key_id, c.revoked_at.is_(None))
+                             .values(revoked_at=now, revoked_by=by))
+        return next((k for k in self.api_keys() if k.id == key_id), None)
+
+    def touch_api_key(self, key_id: int, now: datetime) -> None:
+        """Record use, at most once a minute: a busy key does not write on every request."""
+        c = t.api_keys.c
+        self.session.execute(update(t.api_keys).where(
+            c.id == key_id, or_(c.last_used_at.is_(None), c.last_used_at < now - timedelta(minutes=1))
+        ).values(last_used_at=now))
 
     # -- alerts and incidents ------------------------------------------------------------------
     def open_alert(self, service_id: str, dedup_key: str) -> Alert | None:

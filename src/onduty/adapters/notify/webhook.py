@@ -16,6 +16,7 @@ from datetime import datetime
 import httpx
 import orjson
 
+from onduty.adapters.notify.http import Resolver, allowed_networks, safe_post, system_resolver
 from onduty.app.ports import DeliveryError
 from onduty.domain.incidents import OutboxMessage
 
@@ -36,9 +37,10 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 class WebhookChannel:
     def __init__(self, default_secret: str | None = None, client: httpx.Client | None = None,
-                 timeout: float = 10.0):
+                 resolve: Resolver = system_resolver):
         self.default_secret = default_secret
-        self.client = client or httpx.Client(timeout=timeout)
+        self.client = client or httpx.Client(follow_redirects=False)
+        self.resolve = resolve
 
     def _secret(self, message: OutboxMessage) -> str | None:
         env = message.payload.get("secret_env")
@@ -57,10 +59,10 @@ class WebhookChannel:
         secret = self._secret(message)
         if secret:
             headers["webhook-signature"] = sign(secret, message.idempotency_key, timestamp, body)
-        try:
-            response = self.client.post(message.address, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        allow = allowed_networks(bool(message.payload.get("allow_private")),
+                                 message.payload.get("allow_networks") or ())
+        response = safe_post(self.client, message.address, content=body, headers=headers, allow=allow,
+                             resolve=self.resolve)
         if response.is_success:
             return f"HTTP {response.status_code}"
         permanent = 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_STATUS
