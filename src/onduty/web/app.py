@@ -29,6 +29,7 @@ from onduty.web.api import (
     schedules,
 )
 from onduty.web.auth import KeyCache
+from onduty.web.body_limit import BodyLimit
 from onduty.web.ingest import ingest_writer, rate_limiter
 from onduty.web.limits import RateLimiter
 from onduty.web.ui import mount_ui
@@ -85,6 +86,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
                    reports):
         app.include_router(module.router)
     mount_ui(app)
+    app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)
 
     @app.exception_handler(Unavailable)
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
