@@ -70,8 +70,9 @@ class Receiver:
 
     def __init__(self) -> None:
         self.pages: list[tuple[str, int, str]] = []  # (webhook-id, incident id, person)
+        self.arrivals: dict[str, float] = {}  # webhook-id → first arrival (Unix seconds)
         self._lock = threading.Lock()
-        pages, lock = self.pages, self._lock
+        pages, lock, arrivals = self.pages, self._lock, self.arrivals
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -80,6 +81,7 @@ class Receiver:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 with lock:
                     pages.append((self.headers["webhook-id"], body["incident"]["id"], body["person"]["id"]))
+                    arrivals.setdefault(self.headers["webhook-id"], time.time())
                 self.send_response(204)
                 self.send_header("content-length", "0")
                 self.end_headers()
