@@ -41,5 +41,7 @@ def build(
     chosen = dict(channels) if channels is not None else default_channels(settings)
     # SQLite has one writer: small worker transactions keep ingest's wait for the lock short.
     batch = 100 if db.is_postgres else 10
-    worker = Worker(db, chosen, batch=batch, lease=timedelta(seconds=settings.delivery_lease_seconds))
+    senders = settings.delivery_threads or (4 if db.is_postgres else 1)
+    worker = Worker(db.relaxed, chosen, batch=batch, lease=timedelta(seconds=settings.delivery_lease_seconds),
+                    senders=senders)
     return Container(settings, db, clock or SystemClock(), worker, chosen)

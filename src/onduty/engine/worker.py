@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavai
 from onduty.app.readiness import send_reminders
 from onduty.app.reminders import send_review_reminders
 from onduty.app.timers import fire
+from onduty.domain.incidents import OutboxMessage
 from onduty.engine import metrics
 
 log = logging.getLogger("onduty.worker")
@@ -39,7 +41,7 @@ class TickReport:
 class Worker:
     def __init__(
         self, txs: Transactions, channels: Mapping[str, Channel], *,
-        batch: int = 100, lease: timedelta = timedelta(seconds=60),
+        batch: int = 100, lease: timedelta = timedelta(seconds=60), senders: int = 1,
     ):
         self.txs = txs
         self.channels = channels
@@ -49,6 +51,10 @@ class Worker:
         self._stopping = threading.Event()
         self._reminders_checked: datetime | None = None
         self._last_seal: datetime | None = None
+        self._count = threading.Lock()
+        # Several senders overlap the round trips of sending and recording pages (PostgreSQL); with
+        # one, pages go out in claim order.
+        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="onduty-sender") if senders > 1 else None
 
     def run_once(self, now: datetime) -> TickReport:
         """Fire every timer due by `now`, then try every page due by `now`."""
@@ -75,30 +81,40 @@ class Worker:
                 # must not hand out leases that have already run out, or two workers send one page.
                 elapsed = timedelta(seconds=time.monotonic() - started)
                 claimed = store.claim_deliveries(now, now + elapsed + self.lease, self.batch)
-            claimed_at = time.monotonic()
-            for message in claimed:
-                assert message.id is not None
-                if self._stopping.is_set():
-                    break  # unsent claims come back when their lease ends
-                if time.monotonic() - claimed_at > self.lease.total_seconds() / 2:
-                    break  # past half the lease another worker may take them: leave them to it, not twice
-                channel = self.channels.get(message.channel)
-                try:
-                    if channel is None:
-                        raise DeliveryError(f"no {message.channel} channel is set up here", permanent=True)
-                    receipt = channel.send(message, now)
-                except DeliveryError as exc:
-                    report.failed += 1
-                    metrics.DELIVERY_FAILURES.labels(message.channel).inc()
-                    record_failed(self.txs, message.id, str(exc), exc.permanent, now)
-                else:
-                    report.delivered += 1
-                    metrics.PAGES_DELIVERED.labels(message.channel).inc()
-                    record_delivered(self.txs, message.id, receipt, now)
+            deadline = time.monotonic() + self.lease.total_seconds() / 2
+            if self._pool is None:
+                for message in claimed:
+                    self._deliver(message, now, deadline, report)
+            else:
+                list(self._pool.map(self._deliver, claimed, [now] * len(claimed), [deadline] * len(claimed),
+                                    [report] * len(claimed)))
             if not claimed or self._stopping.is_set():  # else loop: a failure may have queued a fallback
                 break
         self._seal(now, report)
         return report
+
+    def _deliver(self, message: OutboxMessage, now: datetime, deadline: float, report: TickReport) -> None:
+        """Send one claimed page and record the outcome in a transaction of its own."""
+        assert message.id is not None
+        if self._stopping.is_set():
+            return  # unsent claims come back when their lease ends
+        if time.monotonic() > deadline:
+            return  # past half the lease another worker may take it: leave it to them, not send it twice
+        channel = self.channels.get(message.channel)
+        try:
+            if channel is None:
+                raise DeliveryError(f"no {message.channel} channel is set up here", permanent=True)
+            receipt = channel.send(message, now)
+        except DeliveryError as exc:
+            with self._count:
+                report.failed += 1
+            metrics.DELIVERY_FAILURES.labels(message.channel).inc()
+            record_failed(self.txs, message.id, str(exc), exc.permanent, now)
+        else:
+            with self._count:
+                report.delivered += 1
+            metrics.PAGES_DELIVERED.labels(message.channel).inc()
+            record_delivered(self.txs, message.id, receipt, now)
 
     def _seal(self, now: datetime, report: TickReport) -> None:
         """Chain new audit rows every few seconds; off the hot path, and never in the way of paging."""
@@ -142,16 +158,20 @@ class Worker:
         """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
         reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
         while not stop.is_set() and not self._stopping.is_set():
+            busy = False
             try:
                 if clock.now() >= reminders_due:
                     reminders_due = clock.now() + READINESS_CHECK_EVERY
                     send_reminders(self.txs, self.channels, clock.now())
-                self.run_once(clock.now())
+                report = self.run_once(clock.now())
                 self.lag_seconds(clock.now())
                 metrics.LAST_TICK.set_to_current_time()
+                # Work may have fallen due while this tick ran: after a busy tick, tick again at once.
+                busy = bool(report.timers_fired or report.delivered or report.failed)
             except Unavailable as exc:
                 log.warning("database unavailable, retrying: %s", exc)
             except Exception:
                 log.exception("worker tick failed; retrying")
-            self._wake.wait(poll)
+            if not busy:
+                self._wake.wait(poll)
             self._wake.clear()

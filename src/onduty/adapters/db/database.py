@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -78,9 +78,13 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def transaction(self) -> Iterator[SqlStore]:
+    def transaction(self, durable: bool = True) -> Iterator[SqlStore]:
+        """One transaction. `durable=False` (PostgreSQL) commits without waiting for the WAL flush: for
+        work that is redone after a database crash anyway (the worker's), never for what ingest acknowledges."""
         try:
             with self._writer, self._sessions() as session, session.begin():
+                if not durable and self.is_postgres:
+                    session.execute(text("SET LOCAL synchronous_commit = off"))
                 yield SqlStore(session)
         except PoolTimeout as exc:
             raise Unavailable(f"no database connection free: {exc}") from exc
@@ -93,6 +97,12 @@ class Database:
 
     def __call__(self) -> Any:
         return self.transaction()
+
+    def relaxed(self) -> Any:
+        """Transactions for the worker: firing timers, leasing and recording pages, sealing the audit
+        trail. Each is idempotent, so one lost in a database crash is redone (at worst a page is sent
+        twice, never missed), and not waiting for each commit's flush keeps paging fast on PostgreSQL."""
+        return self.transaction(durable=False)
 
     def session(self) -> Session:
         return self._sessions()

@@ -112,6 +112,7 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
 
     # -- overrides -----------------------------------------------------------------------------
     def add_override(self, override: Override, kind: str, swap_group: str | None, now: datetime) -> int:
+        self.__dict__.pop("_overrides_memo", None)
         result = self.session.execute(insert(t.overrides).values(
             schedule_id=override.schedule_id, person_id=override.person_id, replaces=override.replaces,
             start=override.start, end=override.end, reason=override.reason, kind=kind, swap_group=swap_group,
@@ -120,7 +121,14 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         return int(result.scalar_one())
 
     def overrides(self, schedule_id: str | None, start: datetime, end: datetime) -> list[Override]:
-        """Live overrides overlapping [start, end), oldest first (so the newest wins)."""
+        """Live overrides overlapping [start, end), oldest first (so the newest wins); asked again with
+        the same span in one transaction (a tick paging many incidents), answered from memory."""
+        memo = self.__dict__.setdefault("_overrides_memo", {})
+        if (schedule_id, start, end) not in memo:
+            memo[(schedule_id, start, end)] = self._overrides(schedule_id, start, end)
+        return list(memo[(schedule_id, start, end)])
+
+    def _overrides(self, schedule_id: str | None, start: datetime, end: datetime) -> list[Override]:
         c = t.overrides.c
         stmt = select(t.overrides).where(c.deleted_at.is_(None), c.end > start, c.start < end).order_by(c.id)
         if schedule_id is not None:
@@ -132,6 +140,7 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
 
     def delete_override(self, override_id: int, by: str, now: datetime) -> str | None:
         """Mark an override deleted; returns its schedule id, or None when there is no live one."""
+        self.__dict__.pop("_overrides_memo", None)
         c = t.overrides.c
         schedule_id: str | None = self.session.scalar(
             update(t.overrides).where(c.id == override_id, c.deleted_at.is_(None))
