@@ -13,11 +13,13 @@ import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from onduty.app.ports import DeliveryError
+from onduty.domain.model import Directory
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -92,18 +94,29 @@ def _pinned(url: str, address: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def safe_post(
-    client: httpx.Client, url: str, *, content: bytes, headers: dict[str, str], allow: Sequence[Network] = (),
-    resolve: Resolver = system_resolver, max_response_bytes: int = MAX_RESPONSE_BYTES,
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+def networks_of(directory: Directory) -> list[Network]:
+    """The networks the applied plan opens to outbound webhooks."""
+    return allowed_networks(directory.webhook_allow_private, directory.webhook_allow_networks)
+
+
+def safe_post(client: httpx.Client, url: str, **kwargs: Any) -> Answer:
+    """POST to a plan-defined `url` after the address checks (see `safe_request`)."""
+    return safe_request(client, "POST", url, **kwargs)
+
+
+def safe_request(
+    client: httpx.Client, method: str, url: str, *, content: bytes, headers: dict[str, str],
+    allow: Sequence[Network] = (), resolve: Resolver = system_resolver,
+    max_response_bytes: int = MAX_RESPONSE_BYTES, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
 ) -> Answer:
-    """POST `content` to `url` after the address checks; a redirect is an error, never followed."""
+    """Send `content` to `url` after the address checks; a redirect is an error, never followed.
+    Transport errors raise DeliveryError with the httpx error as its cause (timeouts can be told apart)."""
     host, address = checked_address(url, allow, resolve)
     port = urlsplit(url).port
     request_headers = {**headers, "host": host + (f":{port}" if port else "")}
     extensions = {"sni_hostname": host} if url.startswith("https") else {}
     try:
-        with client.stream("POST", _pinned(url, address), content=content, headers=request_headers,
+        with client.stream(method, _pinned(url, address), content=content, headers=request_headers,
                            timeout=timeout, follow_redirects=False, extensions=extensions) as response:
             body = b""
             for chunk in response.iter_raw():
