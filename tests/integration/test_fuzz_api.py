@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from onduty.adapters.clock import SimulatedClock
 from onduty.app.keys import create_api_key, create_integration_key
 from onduty.app.plans import apply_plan
-from onduty.bootstrap import build
+from onduty.bootstrap import Container, build
 from onduty.config import Settings
 from onduty.plan.load import load_plan
 from tests.conftest import SAMPLE_PLAN, STORY_START, RecordingChannel
@@ -76,3 +76,14 @@ def test_no_route_answers_5xx_and_every_4xx_says_what_is_wrong(api_schema: Any) 
 
         fuzz()
     assert not problems, "\n".join(sorted(set(problems))[:30])
+
+
+def test_an_id_too_large_for_the_database_is_refused_not_a_crash(planned: Container) -> None:
+    from fastapi.testclient import TestClient
+
+    from onduty.web.app import create_app
+
+    auth = {"Authorization": f"Bearer {create_api_key(planned.db, 'admin', None, planned.clock.now())}"}
+    with TestClient(create_app(planned)) as http:
+        response = http.get(f"/api/v1/incidents/{2**63}", headers=auth)
+    assert response.status_code in (400, 404) and "detail" in response.json()

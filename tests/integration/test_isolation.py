@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from onduty.app.client_requests import create_request
 from onduty.app.exports.calendar import feed_token
 from onduty.app.keys import create_api_key
 from onduty.app.schedules import OverrideRequest, clients_of_schedule, create_override
@@ -55,8 +56,10 @@ def world(planned: Container) -> Iterator[tuple[TestClient, dict[str, str], dict
                                                            now + timedelta(hours=2), reason=CANARY), "ops", now)
     silence = create_silence(planned.db, [f'alertname="{CANARY}"'], now, now + timedelta(hours=1), "ops", CANARY,
                              now, service_id=service)
+    request = create_request(planned.db, incident_id, CANARY, now + timedelta(hours=1), "ops", now)
     ids = {"incident_id": str(incident_id), "service_id": service, "schedule_id": schedule,
-           "override_id": str(override.id), "silence_id": str(silence.id), "person_id": person}
+           "override_id": str(override.id), "silence_id": str(silence.id), "person_id": person,
+           "item_id": "resolve.fallback", "request_id": str(request.id)}
     other = {"Authorization": f"Bearer {create_api_key(planned.db, 'admin', OTHER, now)}"}
     with TestClient(create_app(planned)) as http:
         yield http, ids, other
@@ -66,6 +69,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/incidents/{incident_id}/notes"): {"text": "a note"},
     ("POST", "/api/v1/schedules/{schedule_id}/overrides"): {
         "person": "{person_id}", "start": "2026-11-21T10:00:00Z", "end": "2026-11-21T12:00:00Z"},
+    ("POST", "/api/v1/incidents/{incident_id}/playbook/{item_id}"): {"done": True},
+    ("POST", "/api/v1/incidents/{incident_id}/type"): {"to": "pipeline_failure", "reason": "a reason"},
+    ("POST", "/api/v1/incidents/{incident_id}/requests"): {"text": "please check", "due": "30m"},
+    ("POST", "/api/v1/incidents/{incident_id}/workarounds"): {"text": "pin the feed"},
     ("POST", "/api/v1/schedules/{schedule_id}/swaps"): {
         "shift_at": "2026-11-21T10:00:00Z", "with_shift_at": "2026-11-28T10:00:00Z"},
 }

@@ -92,6 +92,12 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
         return JSONResponse({"detail": f"{exc}; retry shortly"}, 503, headers={"Retry-After": "5"})
 
+    @app.exception_handler(OverflowError)
+    async def _too_large(_: Request, exc: OverflowError) -> JSONResponse:
+        # An id past 2**63 - 1 cannot even be looked up (SQLite refuses it): no such object can exist.
+        return JSONResponse({"detail": "a number in the request is too large to be an id "
+                                       f"(the largest is {2**63 - 1})"}, 400)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": [
