@@ -94,9 +94,8 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
 
     @app.exception_handler(OverflowError)
     async def _too_large(_: Request, exc: OverflowError) -> JSONResponse:
-        # An id past 2**63 - 1 cannot even be looked up (SQLite refuses it): no such object can exist.
-        return JSONResponse({"detail": "a number in the request is too large to be an id "
-                                       f"(the largest is {2**63 - 1})"}, 400)
+        # An id past the database's integer range cannot even be looked up: no such object can exist.
+        return JSONResponse({"detail": "a number in the request is too large to be an id"}, 400)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,6 +20,7 @@ from onduty.adapters.db.tables import map_domain
 from onduty.app.ports import Conflict, Unavailable
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+OUT_OF_RANGE = "22003"  # numeric_value_out_of_range: PostgreSQL's answer to an id no row can have
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -89,6 +90,8 @@ class Database:
         except PoolTimeout as exc:
             raise Unavailable(f"no database connection free: {exc}") from exc
         except (OperationalError, DBAPIError) as exc:
+            if getattr(exc.orig, "sqlstate", None) == OUT_OF_RANGE:  # an id past the column's range
+                raise OverflowError(f"a number is out of range for the database: {exc.orig}") from exc
             if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
                 raise Conflict(f"transaction lost a race, retry: {exc.orig}") from exc
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
