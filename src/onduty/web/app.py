@@ -86,7 +86,8 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
                    reports):
         app.include_router(module.router)
     mount_ui(app)
-    app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes,
+                       larger={"/api/v1/feeds/": container.settings.max_feed_bytes})
 
     @app.exception_handler(Unavailable)
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
