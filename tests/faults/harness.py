@@ -242,9 +242,10 @@ def audit(url: str, acknowledged: set[str], pages: list[tuple[str, int, str]], n
     lost = sorted(acknowledged - stored.keys())
     promised = {stored[k] for k in acknowledged if k in stored and stored[k] is not None}
     received = Counter(page_id for page_id, _, _ in pages)
-    paged = {(incident, person) for _, incident, person in pages}
-    missed_first = sorted(i for i in incidents if (i, "ana") not in paged)
-    missed_escalation = sorted(i for i in incidents if (i, "ben") not in paged)
+    # By idempotency key: the on-call page of level 1, and the escalation to level 2 once it fell due
+    # (Sev1 also pages the client's leads at once, under keys of their own).
+    missed_first = sorted(i for i in incidents if f"page:{i}:escalate:0:0:ana:c0" not in received)
+    missed_escalation = sorted(i for i in incidents if f"page:{i}:escalate:0:1:ben:c0" not in received)
     duplicates = sum(n - 1 for n in received.values())
     return {
         "alerts_acknowledged": len(acknowledged),

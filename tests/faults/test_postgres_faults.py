@@ -77,8 +77,9 @@ def test_three_workers_share_due_work_and_a_killed_one_loses_nothing(
             proc.stop()
     assert figures["lost_alerts"] == 0 and figures["incidents"] == 120
     assert figures["missed_first_pages"] == 0 and figures["missed_escalations"] == 0
-    # Each page once; a kill that lands between a send and its record may re-send that one page.
-    assert figures["duplicate_pages"] <= 1, figures
+    # Each page once; a kill that lands between sends and their records may re-send those pages (at most
+    # one per sender thread of the killed worker).
+    assert figures["duplicate_pages"] <= 4, figures
     assert workers[0].kills == 1 and survivors_alive
 
 
