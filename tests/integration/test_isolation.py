@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 
 from onduty.app.client_requests import create_request
 from onduty.app.exports.calendar import feed_token
+from onduty.app.incidents import change_status
 from onduty.app.keys import create_api_key
+from onduty.app.reviews import add_action
 from onduty.app.schedules import OverrideRequest, clients_of_schedule, create_override
 from onduty.app.silences import create_silence
 from onduty.bootstrap import Container
@@ -58,9 +60,12 @@ def world(planned: Container) -> Iterator[tuple[TestClient, dict[str, str], dict
     silence = create_silence(planned.db, [f'alertname="{CANARY}"'], now, now + timedelta(hours=1), "ops", CANARY,
                              now, service_id=service)
     request = create_request(planned.db, incident_id, CANARY, now + timedelta(hours=1), "ops", now)
+    reviewed = trigger(planned, service=service, key=CANARY + "-resolved")
+    change_status(planned.db, reviewed, "resolved", "ops", now)  # drafts its review
+    action = add_action(planned.db, reviewed, CANARY, person, now + timedelta(days=7), "ops", now)
     ids = {"incident_id": str(incident_id), "service_id": service, "schedule_id": schedule,
            "override_id": str(override.id), "silence_id": str(silence.id), "person_id": person,
-           "item_id": "resolve.fallback", "request_id": str(request.id)}
+           "item_id": "resolve.fallback", "request_id": str(request.id), "action_id": str(action.id)}
     other = {"Authorization": f"Bearer {create_api_key(planned.db, 'admin', OTHER, now)}"}
     with TestClient(create_app(planned)) as http:
         yield http, ids, other
@@ -115,7 +120,8 @@ def test_list_routes_never_show_another_clients_objects(
     for method, path, _ in api_routes(http):
         if method != "GET" or "{" in path or not uses_api_key(http, method, path, other):
             continue
-        response = http.get(path, headers=other, params={"include_expired": "true"})
+        response = http.get(path, headers=other, params={"include_expired": "true", "from": "2026-11-01",
+                                                         "to": "2026-12-31"})
         listed.append(path)
         assert response.status_code == 200, f"GET {path} → {response.status_code}: {response.text[:200]}"
         assert CANARY not in response.text, f"GET {path} shows client {OWNER}'s objects to a {OTHER} key"
