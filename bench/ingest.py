@@ -89,7 +89,8 @@ def loopback_plan(workdir: Path) -> tuple[Path, ThreadingHTTPServer]:
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     hooks = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/"
     plan = workdir / "onduty.yaml"
-    plan.write_text(PLAN.read_text().replace("https://pager.halyard.example/hooks/", hooks))
+    plan.write_text(PLAN.read_text().replace("https://pager.halyard.example/hooks/", hooks)
+                    .replace("organization:\n", "organization:\n  webhook_allow_networks: [127.0.0.0/8]\n", 1))
     shutil.copytree(PLAN.parent / "runbooks", workdir / "runbooks", dirs_exist_ok=True)
     return plan, receiver
 

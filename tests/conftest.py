@@ -92,7 +92,7 @@ def pager() -> RecordingChannel:
 
 @pytest.fixture
 def container(database_url: str, clock: SimulatedClock, pager: RecordingChannel) -> Iterator[Container]:
-    c = build(Settings(database_url=database_url), clock=clock,
+    c = build(Settings(database_url=database_url, delivery_threads=1), clock=clock,
               channels={kind: pager for kind in ("webhook", "email", "sms", "console")})
     yield c
     c.db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from onduty.adapters.clock import SystemClock
 from onduty.adapters.db.database import Database
@@ -55,4 +56,7 @@ def build(
     chosen = dict(channels) if channels is not None else default_channels(settings)
     # SQLite has one writer: small worker transactions keep ingest's wait for the lock short.
     batch = 100 if db.is_postgres else 10
-    return Container(settings, db, clock or SystemClock(), Worker(db, chosen, batch=batch), chosen)
+    senders = settings.delivery_threads or (4 if db.is_postgres else 1)
+    worker = Worker(db.relaxed, chosen, batch=batch, lease=timedelta(seconds=settings.delivery_lease_seconds),
+                    senders=senders)
+    return Container(settings, db, clock or SystemClock(), worker, chosen)

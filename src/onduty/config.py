@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     worker_poll_seconds: float = 1.0
     max_engine_lag_seconds: float = 60.0
+    delivery_lease_seconds: float = 60.0  # a page claimed by a worker that dies is re-sent after this
+    delivery_threads: int = 0  # pages sent at once by one worker; 0: 4 on PostgreSQL, 1 on SQLite
     ingest_rate_per_key: float = 100.0  # events a second per integration key, sustained
     ingest_burst_per_key: float = 2000.0  # events a key may send at once before the rate applies
     max_body_bytes: int = 4 * 1024 * 1024  # larger ingest bodies are refused with 413
@@ -27,3 +29,7 @@ class Settings(BaseSettings):
     smtp_from: str = "onduty@localhost"
     smtp_starttls: bool = True
     notify_timeout_seconds: float = 10.0  # per delivery attempt, for SMTP and every HTTP channel
+    api_rate_per_key: float = 50.0  # API requests a second per API key, sustained (429 past it)
+    api_burst_per_key: float = 200.0
+    api_rate_per_client: float = 100.0  # all of one client's API keys together
+    api_burst_per_client: float = 400.0

@@ -25,7 +25,7 @@ import pytest
 SECRET = "e2e-webhook-secret"
 PLAN = """
 version: 1
-organization: {{name: E2E Agency}}
+organization: {{name: E2E Agency, webhook_allow_networks: [127.0.0.0/8]}}
 people:
   - {{id: ana, name: Ana Silva, time_zone: UTC, contact: [{{type: webhook, address: "{url}/ana"}}]}}
   - {{id: ben, name: Ben Cho, time_zone: UTC, contact: [{{type: webhook, address: "{url}/ben"}}]}}

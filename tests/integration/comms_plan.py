@@ -19,7 +19,7 @@ def comms_plan_text(http: str, extra: str = "", ana_contacts: str = "", ana_rule
                            "      - {type: email, address: ana@halyard.example}\n")
     return f"""\
 version: 1
-organization: {{name: Halyard Labs, time_zone: Europe/Lisbon}}
+organization: {{name: Halyard Labs, time_zone: Europe/Lisbon, webhook_allow_networks: [127.0.0.0/8]}}
 people:
   - id: ana
     name: Ana Souza

@@ -26,8 +26,8 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["users", "set-password"], ["users", "set-role"], ["users", "login-link"], ["portal", "link"],
             ["pir"], ["pir", "1", "show"], ["pir", "1", "edit"], ["pir", "1", "complete"],
             ["pir", "1", "export"], ["pir", "1", "actions", "add"], ["pir", "1", "actions", "update"],
-            ["pir", "1", "actions", "list"], ["report", "summary"],
-            ["incidents", "comms", "draft"], ["incidents", "comms", "check"],
+            ["pir", "1", "actions", "list"], ["report", "summary"], ["keys", "list"],
+            ["keys", "revoke"], ["audit", "verify"], ["incidents", "comms", "draft"], ["incidents", "comms", "check"],
             ["incidents", "comms", "send"]]
 
 
@@ -85,7 +85,7 @@ def test_keys_create_prints_the_key_alone(cli: CliRunner) -> None:
     code, out, _ = run(cli, "keys", "create", "--service", "recs-model")
     assert code == 0 and re.fullmatch(r"[0-9a-f]{32}\n", out)
     code, out, _ = run(cli, "keys", "create", "--role", "viewer", "--client", "northwind")
-    assert code == 0 and re.fullmatch(r"odk_[\w-]+\n", out)
+    assert code == 0 and re.fullmatch(r"od_live_[\w-]+\n", out)
     code, _, err = run(cli, "keys", "create", "--role", "root")
     assert code == 2 and "admin, responder or viewer" in err
 

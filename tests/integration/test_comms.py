@@ -93,7 +93,8 @@ def test_incident_channel_posts_show_title_severity_and_link(
                 channel=channel, address=f"{http_receiver.base}/room/{channel}", contact_index=0,
                 payload={"body": {"event": "incident.channel", "incident": {
                     "id": incident_id, "title": "relevance collapsed", "severity": "Sev1", "status": "triggered",
-                    "client": "Northwind Home", "service": "Northwind recommendation engine"}}},
+                    "client": "Northwind Home", "service": "Northwind recommendation engine"}},
+                    "allow_networks": ["127.0.0.0/8"]},
                 created_at=clock.now(), next_attempt_at=clock.now(),
             ))
     comms.worker.run_once(clock.now())

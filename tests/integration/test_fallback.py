@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from onduty.adapters.notify.fallback import HttpFallbackCaller
+from onduty.adapters.notify.http import allowed_networks
 from onduty.app.fallback import FallbackFailed, run_fallback
 from onduty.app.plans import apply_plan
 from onduty.bootstrap import Container
@@ -69,6 +70,9 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
+LOOPBACK = allowed_networks(False, ["127.0.0.0/8"])
+
+
 def plan_with_fallback(container: Container, tmp_path: Path, url: str) -> None:
     """The sample plan with recs-model's fallback webhook pointed at `url`."""
     folder = tmp_path / "plan"
@@ -76,6 +80,7 @@ def plan_with_fallback(container: Container, tmp_path: Path, url: str) -> None:
     path = folder / "onduty.yaml"
     text = path.read_text()
     assert text.count("https://ops.halyard.example/northwind/recs/fallback") == 1
+    text = text.replace("organization:\n", "organization:\n  webhook_allow_networks: [127.0.0.0/8]\n", 1)
     path.write_text(text.replace("https://ops.halyard.example/northwind/recs/fallback", url))
     apply_plan(container.db, load_plan(path), str(path), container.clock.now())
 
@@ -143,7 +148,8 @@ def test_a_receiver_that_is_down_is_a_recorded_failure(
     monkeypatch.setenv("RECS_FALLBACK_SECRET", SECRET)
     plan_with_fallback(container, tmp_path, "http://127.0.0.1:9/fallback")  # the discard port: nothing listens
     incident_id = open_incident(container, kind="model_degradation")
-    outcome = run_fallback(container.db, HttpFallbackCaller(timeout=2.0), incident_id, "aiko", container.clock.now())
+    caller = HttpFallbackCaller(timeout=2.0, allow=LOOPBACK)
+    outcome = run_fallback(container.db, caller, incident_id, "aiko", container.clock.now())
     assert not outcome.ok and "ConnectError" in outcome.detail
     assert kinds(container, incident_id)[-1] == "fallback.failed"
 
@@ -154,7 +160,8 @@ def test_the_caller_gives_up_after_its_timeout() -> None:
         silent.listen()
         hook = FallbackWebhook(f"http://127.0.0.1:{silent.getsockname()[1]}/fallback")
         with pytest.raises(FallbackFailed, match=r"no answer .* within 0\.3 s"):
-            HttpFallbackCaller(timeout=0.3).call(hook, {"x": 1}, "id-1", datetime(2026, 11, 20, tzinfo=UTC))
+            HttpFallbackCaller(timeout=0.3, allow=LOOPBACK).call(hook, {"x": 1}, "id-1",
+                                                                 datetime(2026, 11, 20, tzinfo=UTC))
 
 
 def test_a_service_without_a_fallback_webhook_is_refused_clearly(planned: Container) -> None:

@@ -205,8 +205,8 @@ def check(txs: Transactions, incident_id: int, kind: Kind, fields: Mapping[str, 
     return draft(txs, incident_id, kind, fields, now, link_base=link_base, client_id=client_id).findings
 
 
-def _outbox(draft_: Draft, comm_id: int, recipient: Recipient, facts: dict[str, Any], now: datetime
-            ) -> OutboxMessage:
+def _outbox(draft_: Draft, comm_id: int, recipient: Recipient, facts: dict[str, Any], now: datetime,
+            directory: Directory) -> OutboxMessage:
     key = f"comms:{comm_id}:{recipient.key}:c{recipient.contact_index}"
     body = {
         "event": "incident.communication", "idempotency_key": key, "kind": draft_.kind,
@@ -217,7 +217,10 @@ def _outbox(draft_: Draft, comm_id: int, recipient: Recipient, facts: dict[str, 
     return OutboxMessage(
         idempotency_key=key, incident_id=draft_.incident_id, person_id=recipient.key, channel=recipient.channel,
         address=recipient.address, contact_index=recipient.contact_index,
-        payload={"body": body, "secret_env": recipient.secret_env}, created_at=now, next_attempt_at=now,
+        payload={"body": body, "secret_env": recipient.secret_env,
+                 "allow_private": directory.webhook_allow_private,
+                 "allow_networks": list(directory.webhook_allow_networks)},
+        created_at=now, next_attempt_at=now,
     )
 
 
@@ -246,7 +249,7 @@ def send(txs: Transactions, incident_id: int, kind: Kind, fields: Mapping[str, s
         zone = directory.clients[incident.client_id].time_zone if incident.client_id in directory.clients else "UTC"
         facts = incident_facts(directory, incident, zone)
         for recipient in made.recipients:
-            store.add_outbox(_outbox(made, comm_id, recipient, facts, now))
+            store.add_outbox(_outbox(made, comm_id, recipient, facts, now, directory))
         entries: list[TimelineEntry] = []
         if overridden:
             entries.append(TimelineEntry(

@@ -142,7 +142,9 @@ def open_channel(store: Store, directory: Directory, incident: Incident, client:
         payload={"body": {"event": "incident.channel_opened", "idempotency_key": key, "text": text,
                           "incident": {"id": incident.id, "title": incident.title, "severity": label,
                                        "service": incident.service_id, "client": client_name},
-                          "link": target.link}, "secret_env": None},
+                          "link": target.link}, "secret_env": None,
+                 "allow_private": directory.webhook_allow_private,
+                 "allow_networks": list(directory.webhook_allow_networks)},
         created_at=now, next_attempt_at=now,
     )
     if not store.add_outbox(message):

@@ -148,6 +148,8 @@ def outbox_message(
     return OutboxMessage(
         idempotency_key=key, incident_id=incident.id, person_id=person.id, channel=contact.kind,
         address=contact.address, contact_index=contact_index,
-        payload={"body": body, "secret_env": contact.secret_env},
+        payload={"body": body, "secret_env": contact.secret_env,
+                 "allow_private": directory.webhook_allow_private,
+                 "allow_networks": list(directory.webhook_allow_networks)},
         created_at=now, next_attempt_at=now,
     )

@@ -28,7 +28,7 @@ def plan_sha(plan: Plan) -> tuple[str, dict[str, object]]:
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest(), document
 
 
-def apply_plan(txs: Transactions, plan: Plan, source: str, now: datetime) -> ApplyResult:
+def apply_plan(txs: Transactions, plan: Plan, source: str, now: datetime, actor: str = "cli") -> ApplyResult:
     """Store the plan and sync the rows other records point at, in one transaction.
 
     Entities that left the plan are marked inactive rather than deleted: incidents still name them.
@@ -49,4 +49,5 @@ def apply_plan(txs: Transactions, plan: Plan, source: str, now: datetime) -> App
             people=[{"id": p.id, "name": p.name} for p in plan.people],
         )
         store.save_plan(sha, source, document, now)
+        store.record_admin_action(now, actor, "plan.applied", None, sha, {"source": source, **counts})
     return ApplyResult(True, sha, counts["added"], counts["changed"], counts["removed"])

@@ -107,6 +107,9 @@ def create_override(txs: Transactions, request: OverrideRequest, by: str, now: d
         override = Override(request.schedule_id, request.person_id, request.start, request.end,
                             request.replaces, by, request.reason)
         new_id = store.add_override(override, "override", None, now)
+        store.record_admin_action(now, by, "override.created", client_id, f"override {new_id}", {
+            "schedule": request.schedule_id, "person": request.person_id, "replaces": request.replaces,
+            "start": request.start.isoformat(), "end": request.end.isoformat()})
     return Override(**{**override.__dict__, "id": new_id})
 
 
@@ -116,6 +119,8 @@ def delete_override(txs: Transactions, schedule_id: str, override_id: int, by: s
         schedule_or_404(store.directory(), schedule_id, client_id)
         if store.delete_override(override_id, by, now) != schedule_id:
             raise NotFound(f"override {override_id} not found on schedule {schedule_id!r}")
+        store.record_admin_action(now, by, "override.deleted", client_id, f"override {override_id}",
+                                  {"schedule": schedule_id})
 
 
 def _shift_holding(store: Store, schedule_id: str, at: datetime) -> Shift:
@@ -143,4 +148,6 @@ def swap_shifts(txs: Transactions, schedule_id: str, first_at: datetime, second_
             override = Override(schedule_id, taker, max(shift.start, now), shift.end, shift.person_id, by,
                                 f"swap with {shift.person_id}")
             made.append(Override(**{**override.__dict__, "id": store.add_override(override, "swap", group, now)}))
+        store.record_admin_action(now, by, "shifts.swapped", client_id, f"swap {group}", {
+            "schedule": schedule_id, "first": first_at.isoformat(), "second": second_at.isoformat()})
     return made[0], made[1]

@@ -35,6 +35,10 @@ def create_silence(
             raise ValueError("a client-scoped key can only silence one of its own services: give a service")
         silence = Silence(parsed, start, end, author.strip(), comment.strip(), service_id)
         ident = store.add_silence(silence, now)
+        owner = services[service_id].client_id if service_id is not None else None
+        store.record_admin_action(now, silence.created_by, "silence.created", owner, f"silence {ident}",
+                                  {"matchers": matchers, "service": service_id, "start": start.isoformat(),
+                                   "end": end.isoformat(), "comment": silence.comment})
     return Silence(parsed, start, end, silence.created_by, silence.comment, service_id, None, ident)
 
 
@@ -59,3 +63,4 @@ def expire_silence(txs: Transactions, silence_id: int, by: str, now: datetime, c
         if silence_id not in {s.id for s in _own(store, store.silences(now), client_id)}:
             raise NotFound(f"silence {silence_id} not found, or already over")
         store.expire_silence(silence_id, by, now)
+        store.record_admin_action(now, by, "silence.expired", client_id, f"silence {silence_id}")

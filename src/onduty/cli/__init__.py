@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from onduty.cli.alerting import heartbeat_app, silence_app
+from onduty.cli.audit import audit_app
 from onduty.cli.comms import comms_app
 from onduty.cli.demo import demo
 from onduty.cli.exports import export_app
@@ -41,6 +42,7 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(users_app, name="users")
 app.add_typer(portal_app, name="portal")
 app.add_typer(pir_app, name="pir")
+app.add_typer(audit_app, name="audit")
 app.command()(demo)
 app.command()(serve)
 app.command("worker")(run_worker)

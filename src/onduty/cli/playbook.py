@@ -89,7 +89,7 @@ def fallback(incident_id: IdArg, by: ByOpt = "") -> None:
 
     c = container()
     with friendly_errors():
-        outcome = run_fallback(c.db, HttpFallbackCaller(c.settings.webhook_secret), incident_id,
+        outcome = run_fallback(c.db, HttpFallbackCaller(c.settings.webhook_secret, txs=c.db), incident_id,
                                by or current_user(), c.clock.now())
     if not outcome.ok:
         fail(f"the fallback webhook {outcome.url} failed: {outcome.detail} (recorded on the timeline)",

@@ -242,3 +242,5 @@ class Directory:
     incident_channel: IncidentChannel | None = None  # the organization-wide default for Sev1 channels
     refused_root_causes: tuple[str, ...] = REFUSED_ROOT_CAUSES  # a review's root cause must say more than these
     communications: CommsPolicy = field(default_factory=CommsPolicy)
+    webhook_allow_private: bool = False  # plan: organization.allow_private_webhooks
+    webhook_allow_networks: tuple[str, ...] = ()  # plan: organization.webhook_allow_networks (CIDRs)

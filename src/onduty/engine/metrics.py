@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-ENGINE_LAG = Gauge("onduty_engine_lag_seconds", "How far the oldest due timer is behind now")
+ENGINE_LAG = Gauge("onduty_engine_lag_seconds", "How far the oldest due work (timer or page) is behind now")
+TIMER_LAG = Gauge("onduty_timer_lag_seconds", "How far the oldest unfired due timer is behind now")
+DELIVERY_LAG = Gauge("onduty_delivery_lag_seconds", "How far the oldest page due to be sent is behind now")
+OUTBOX_FAILED = Gauge("onduty_outbox_failed", "Pages that failed for good (every attempt refused)")
 OUTBOX_DEPTH = Gauge("onduty_outbox_depth", "Pages waiting to be delivered")
 LAST_TICK = Gauge("onduty_worker_last_tick_timestamp_seconds", "When the worker last completed a tick")
 PAGES_DELIVERED = Counter("onduty_pages_delivered_total", "Pages delivered", ["channel"])

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from onduty.app.audit import seal_audit
 from onduty.app.client_requests import record_missed_requests
 from onduty.app.delivery import cancel_if_acknowledged, record_delivered, record_failed
 from onduty.app.heartbeats import check_heartbeats
@@ -15,11 +18,13 @@ from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavai
 from onduty.app.readiness import send_reminders
 from onduty.app.reminders import send_review_reminders
 from onduty.app.timers import fire
+from onduty.domain.incidents import OutboxMessage
 from onduty.engine import metrics
 
 log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
 REMINDER_CHECK_EVERY = timedelta(minutes=5)
+SEAL_EVERY = timedelta(seconds=5)
 
 
 @dataclass
@@ -30,12 +35,13 @@ class TickReport:
     heartbeats_missed: int = 0
     requests_missed: int = 0
     reminders: int = 0
+    sealed: int = 0
 
 
 class Worker:
     def __init__(
         self, txs: Transactions, channels: Mapping[str, Channel], *,
-        batch: int = 100, lease: timedelta = timedelta(seconds=60),
+        batch: int = 100, lease: timedelta = timedelta(seconds=60), senders: int = 1,
     ):
         self.txs = txs
         self.channels = channels
@@ -44,9 +50,15 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._reminders_checked: datetime | None = None
+        self._last_seal: datetime | None = None
+        self._count = threading.Lock()
+        # Several senders overlap the round trips of sending and recording pages (PostgreSQL); with
+        # one, pages go out in claim order.
+        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="onduty-sender") if senders > 1 else None
 
     def run_once(self, now: datetime) -> TickReport:
         """Fire every timer due by `now`, then try every page due by `now`."""
+        started = time.monotonic()
         report = TickReport()
         report.heartbeats_missed = check_heartbeats(self.txs, now)  # first: a missed beat may page at once
         report.requests_missed = record_missed_requests(self.txs, now)
@@ -65,37 +77,73 @@ class Worker:
                 break
         while True:
             with self.txs() as store:
-                claimed = store.claim_deliveries(now, now + self.lease, self.batch)
-            for message in claimed:
-                assert message.id is not None
-                if self._stopping.is_set():
-                    break  # unsent claims come back when their lease ends
-                if message.payload.get("cancel_on_ack") and cancel_if_acknowledged(self.txs, message.id, now):
-                    continue
-                channel = self.channels.get(message.channel)
-                try:
-                    if channel is None:
-                        raise DeliveryError(f"no {message.channel} channel is set up here", permanent=True)
-                    receipt = channel.send(message, now)
-                except DeliveryError as exc:
-                    report.failed += 1
-                    metrics.DELIVERY_FAILURES.labels(message.channel).inc()
-                    record_failed(self.txs, message.id, str(exc), exc.permanent, now)
-                else:
-                    report.delivered += 1
-                    metrics.PAGES_DELIVERED.labels(message.channel).inc()
-                    record_delivered(self.txs, message.id, receipt, now)
+                # The lease runs from the moment of the claim, not from the tick's `now`: a long tick
+                # must not hand out leases that have already run out, or two workers send one page.
+                elapsed = timedelta(seconds=time.monotonic() - started)
+                claimed = store.claim_deliveries(now, now + elapsed + self.lease, self.batch)
+            deadline = time.monotonic() + self.lease.total_seconds() / 2
+            if self._pool is None:
+                for message in claimed:
+                    self._deliver(message, now, deadline, report)
+            else:
+                list(self._pool.map(self._deliver, claimed, [now] * len(claimed), [deadline] * len(claimed),
+                                    [report] * len(claimed)))
             if not claimed or self._stopping.is_set():  # else loop: a failure may have queued a fallback
                 break
+        self._seal(now, report)
         return report
 
+    def _deliver(self, message: OutboxMessage, now: datetime, deadline: float, report: TickReport) -> None:
+        """Send one claimed page and record the outcome in a transaction of its own."""
+        assert message.id is not None
+        if self._stopping.is_set():
+            return  # unsent claims come back when their lease ends
+        if time.monotonic() > deadline:
+            return  # past half the lease another worker may take it: leave it to them, not send it twice
+        if message.payload.get("cancel_on_ack") and cancel_if_acknowledged(self.txs, message.id, now):
+            return
+        channel = self.channels.get(message.channel)
+        try:
+            if channel is None:
+                raise DeliveryError(f"no {message.channel} channel is set up here", permanent=True)
+            receipt = channel.send(message, now)
+        except DeliveryError as exc:
+            with self._count:
+                report.failed += 1
+            metrics.DELIVERY_FAILURES.labels(message.channel).inc()
+            record_failed(self.txs, message.id, str(exc), exc.permanent, now)
+        else:
+            with self._count:
+                report.delivered += 1
+            metrics.PAGES_DELIVERED.labels(message.channel).inc()
+            record_delivered(self.txs, message.id, receipt, now)
+
+    def _seal(self, now: datetime, report: TickReport) -> None:
+        """Chain new audit rows every few seconds; off the hot path, and never in the way of paging."""
+        if self._last_seal is not None and now - self._last_seal < SEAL_EVERY:
+            return
+        self._last_seal = now
+        try:
+            report.sealed = seal_audit(self.txs, now)
+        except Unavailable:
+            raise
+        except Exception:
+            log.exception("sealing the audit trail failed; the next pass retries")
+
     def lag_seconds(self, now: datetime) -> float:
-        """How far the oldest unfired timer is behind `now` (0 when nothing is overdue)."""
+        """How far the oldest due work (an unfired timer, a page due to be sent) is behind `now`."""
         with self.txs() as store:
-            due = store.next_timer_due()
+            timer_due = store.next_timer_due()
+            delivery_due = store.next_delivery_due()
             depth = store.outbox_depth()
+            failed = store.outbox_failed()
+        timer_lag = max((now - timer_due).total_seconds(), 0.0) if timer_due else 0.0
+        delivery_lag = max((now - delivery_due).total_seconds(), 0.0) if delivery_due else 0.0
         metrics.OUTBOX_DEPTH.set(depth)
-        lag = max((now - due).total_seconds(), 0.0) if due else 0.0
+        metrics.OUTBOX_FAILED.set(failed)
+        metrics.TIMER_LAG.set(timer_lag)
+        metrics.DELIVERY_LAG.set(delivery_lag)
+        lag = max(timer_lag, delivery_lag)
         metrics.ENGINE_LAG.set(lag)
         return lag
 
@@ -112,16 +160,20 @@ class Worker:
         """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
         reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
         while not stop.is_set() and not self._stopping.is_set():
+            busy = False
             try:
                 if clock.now() >= reminders_due:
                     reminders_due = clock.now() + READINESS_CHECK_EVERY
                     send_reminders(self.txs, self.channels, clock.now())
-                self.run_once(clock.now())
+                report = self.run_once(clock.now())
                 self.lag_seconds(clock.now())
                 metrics.LAST_TICK.set_to_current_time()
+                # Work may have fallen due while this tick ran: after a busy tick, tick again at once.
+                busy = bool(report.timers_fired or report.delivered or report.failed)
             except Unavailable as exc:
                 log.warning("database unavailable, retrying: %s", exc)
             except Exception:
                 log.exception("worker tick failed; retrying")
-            self._wake.wait(poll)
+            if not busy:
+                self._wake.wait(poll)
             self._wake.clear()

@@ -141,6 +141,8 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         incident_channel=_channel(plan.organization.incident_channel),
         refused_root_causes=tuple(plan.reviews.refused_root_causes),
         communications=_communications(plan.communications, plan.organization.name),
+        webhook_allow_private=plan.organization.allow_private_webhooks,
+        webhook_allow_networks=tuple(plan.organization.webhook_allow_networks),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -14,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    field_validator,
     model_validator,
 )
 
@@ -495,6 +497,19 @@ class Organization(Strict):
     time_zone: TimeZone = "UTC"
     reviewed: date | None = Field(None, description="when the team last reviewed this plan together")
     incident_channel: IncidentChannel | None = Field(None, description="default channel target for Sev1")
+    # Outbound webhooks refuse private, loopback and link-local targets unless opened here.
+    allow_private_webhooks: bool = False
+    webhook_allow_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network (write e.g. 10.1.0.0/16 or ::1/128)") from None
+        return value
 
 
 class Plan(Strict):

@@ -30,7 +30,9 @@ from onduty.web.api import (
     schedules,
 )
 from onduty.web.auth import KeyCache
+from onduty.web.body_limit import BodyLimit
 from onduty.web.ingest import ingest_writer, rate_limiter
+from onduty.web.limits import RateLimiter
 from onduty.web.ui import mount_ui
 
 
@@ -73,7 +75,11 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
                   description="Incident response for teams that run production AI systems for clients.")
     app.state.container = container
     app.state.worker_running = False
-    app.state.api_key_cache = KeyCache()
+    app.state.api_key_cache = KeyCache(ttl=5.0)  # a revoked key stops working within 5 s
+    app.state.api_key_touched = {}  # key id → when its last use was last written (monotonic)
+    settings = container.settings
+    app.state.api_key_limiter = RateLimiter(settings.api_rate_per_key, settings.api_burst_per_key)
+    app.state.api_client_limiter = RateLimiter(settings.api_rate_per_client, settings.api_burst_per_client)
     app.state.integration_key_cache = KeyCache()
     app.state.ingest_writer = ingest_writer(container)
     app.state.rate_limiter = rate_limiter(container.settings)
@@ -81,10 +87,17 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
                    reviews, reports):
         app.include_router(module.router)
     mount_ui(app)
+    app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes,
+                       larger={"/api/v1/feeds/": container.settings.max_feed_bytes})
 
     @app.exception_handler(Unavailable)
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
         return JSONResponse({"detail": f"{exc}; retry shortly"}, 503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(OverflowError)
+    async def _too_large(_: Request, exc: OverflowError) -> JSONResponse:
+        # An id past the database's integer range cannot even be looked up: no such object can exist.
+        return JSONResponse({"detail": "a number in the request is too large to be an id"}, 400)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

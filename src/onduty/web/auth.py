@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
 from onduty.app.keys import hash_key
 from onduty.app.ports import ApiKey
+from onduty.web.limits import RateLimiter, retry_after
 
 ROLE_RANK = {"viewer": 0, "responder": 1, "admin": 2}
 
@@ -49,16 +51,46 @@ def bearer(request: Request) -> str:
 def principal(request: Request) -> ApiKey:
     token_hash = hash_key(bearer(request))
     cache: KeyCache = request.app.state.api_key_cache
+    container = request.app.state.container
     found = cache.get(token_hash)
     if found is None:
-        with request.app.state.container.db.transaction() as store:
+        with container.db.transaction() as store:
             found = store.api_key(token_hash)
         if found is None:
-            raise HTTPException(401, "unknown API key; create one with: onduty keys create --role viewer",
+            raise HTTPException(401, "unknown or revoked API key; create one with: onduty keys create --role viewer",
                                 headers={"WWW-Authenticate": "Bearer"})
         cache.put(token_hash, found)
     assert isinstance(found, ApiKey)
+    now = container.clock.now()
+    if found.expires_at is not None and found.expires_at <= now:
+        raise HTTPException(401, f"this API key expired at {found.expires_at:%Y-%m-%d %H:%M} UTC; "
+                                 "create a new one with: onduty keys create", headers={"WWW-Authenticate": "Bearer"})
+    _limit(request, found)
+    if found.id is not None:
+        _touch(request, found.id, now)
     return found
+
+
+def _limit(request: Request, key: ApiKey) -> None:
+    """429 past the key's own rate, or past its client's (all of that client's keys together)."""
+    limiter: RateLimiter = request.app.state.api_key_limiter
+    wait = limiter.take(f"key:{key.id}")
+    if not wait and key.client_id is not None:
+        wait = request.app.state.api_client_limiter.take(f"client:{key.client_id}")
+    if wait:
+        scope = "this API key" if key.client_id is None else f"this API key or client {key.client_id!r}"
+        raise HTTPException(429, f"too many requests for {scope}; retry in {retry_after(wait)} s",
+                            headers={"Retry-After": retry_after(wait)})
+
+
+def _touch(request: Request, key_id: int, now: datetime) -> None:
+    """Write the key's last use at most once a minute per app (and the store checks again)."""
+    touched: dict[int, float] = request.app.state.api_key_touched
+    if time.monotonic() - touched.get(key_id, -1e9) < 60:
+        return
+    touched[key_id] = time.monotonic()
+    with request.app.state.container.db.transaction() as store:
+        store.touch_api_key(key_id, now)
 
 
 def require(role: str) -> object:

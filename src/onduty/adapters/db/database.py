@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -20,6 +20,7 @@ from onduty.adapters.db.tables import map_domain
 from onduty.app.ports import Conflict, Unavailable
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+OUT_OF_RANGE = "22003"  # numeric_value_out_of_range: PostgreSQL's answer to an id no row can have
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -78,13 +79,19 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def transaction(self) -> Iterator[SqlStore]:
+    def transaction(self, durable: bool = True) -> Iterator[SqlStore]:
+        """One transaction. `durable=False` (PostgreSQL) commits without waiting for the WAL flush: for
+        work that is redone after a database crash anyway (the worker's), never for what ingest acknowledges."""
         try:
             with self._writer, self._sessions() as session, session.begin():
+                if not durable and self.is_postgres:
+                    session.execute(text("SET LOCAL synchronous_commit = off"))
                 yield SqlStore(session)
         except PoolTimeout as exc:
             raise Unavailable(f"no database connection free: {exc}") from exc
         except (OperationalError, DBAPIError) as exc:
+            if getattr(exc.orig, "sqlstate", None) == OUT_OF_RANGE:  # an id past the column's range
+                raise OverflowError(f"a number is out of range for the database: {exc.orig}") from exc
             if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
                 raise Conflict(f"transaction lost a race, retry: {exc.orig}") from exc
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
@@ -93,6 +100,12 @@ class Database:
 
     def __call__(self) -> Any:
         return self.transaction()
+
+    def relaxed(self) -> Any:
+        """Transactions for the worker: firing timers, leasing and recording pages, sealing the audit
+        trail. Each is idempotent, so one lost in a database crash is redone (at worst a page is sent
+        twice, never missed), and not waiting for each commit's flush keeps paging fast on PostgreSQL."""
+        return self.transaction(durable=False)
 
     def session(self) -> Session:
         return self._sessions()

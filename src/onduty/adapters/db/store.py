@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
@@ -16,13 +17,14 @@ from sqlalchemy.orm import Session
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.account_store import AccountStore
 from onduty.adapters.db.alert_store import AlertStore
+from onduty.adapters.db.audit_store import AuditStore
 from onduty.adapters.db.comms_store import CommsStore
 from onduty.adapters.db.feed_store import FeedStore
 from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.adapters.db.playbook_store import PlaybookStore
 from onduty.adapters.db.readiness_store import ReadinessStore
 from onduty.adapters.db.review_store import ReviewStore
-from onduty.app.ports import ApiKey, Conflict, IncidentFilter, Role
+from onduty.app.ports import ApiKey, ApiKeyInfo, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import OPEN_STATUSES, Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.model import Directory, Override
@@ -44,7 +46,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
 
 
 class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleStore, AccountStore,
-               ReviewStore, CommsStore):
+               ReviewStore, AuditStore, CommsStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"
@@ -111,6 +113,7 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
 
     # -- overrides -----------------------------------------------------------------------------
     def add_override(self, override: Override, kind: str, swap_group: str | None, now: datetime) -> int:
+        self.__dict__.pop("_overrides_memo", None)
         result = self.session.execute(insert(t.overrides).values(
             schedule_id=override.schedule_id, person_id=override.person_id, replaces=override.replaces,
             start=override.start, end=override.end, reason=override.reason, kind=kind, swap_group=swap_group,
@@ -119,7 +122,14 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         return int(result.scalar_one())
 
     def overrides(self, schedule_id: str | None, start: datetime, end: datetime) -> list[Override]:
-        """Live overrides overlapping [start, end), oldest first (so the newest wins)."""
+        """Live overrides overlapping [start, end), oldest first (so the newest wins); asked again with
+        the same span in one transaction (a tick paging many incidents), answered from memory."""
+        memo = self.__dict__.setdefault("_overrides_memo", {})
+        if (schedule_id, start, end) not in memo:
+            memo[(schedule_id, start, end)] = self._overrides(schedule_id, start, end)
+        return list(memo[(schedule_id, start, end)])
+
+    def _overrides(self, schedule_id: str | None, start: datetime, end: datetime) -> list[Override]:
         c = t.overrides.c
         stmt = select(t.overrides).where(c.deleted_at.is_(None), c.end > start, c.start < end).order_by(c.id)
         if schedule_id is not None:
@@ -131,6 +141,7 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
 
     def delete_override(self, override_id: int, by: str, now: datetime) -> str | None:
         """Mark an override deleted; returns its schedule id, or None when there is no live one."""
+        self.__dict__.pop("_overrides_memo", None)
         c = t.overrides.c
         schedule_id: str | None = self.session.scalar(
             update(t.overrides).where(c.id == override_id, c.deleted_at.is_(None))
@@ -164,16 +175,40 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
             select(t.integration_keys.c.service_id).where(t.integration_keys.c.key_hash == key_hash)
         )
 
-    def add_api_key(self, key_hash: str, role: Role, client_id: str | None, now: datetime) -> None:
-        self.session.execute(
-            insert(t.api_keys).values(key_hash=key_hash, role=role, client_id=client_id, created_at=now)
-        )
+    def add_api_key(self, key_hash: str, role: Role, client_id: str | None, now: datetime,
+                    prefix: str | None = None, expires_at: datetime | None = None) -> int:
+        return int(self.session.execute(insert(t.api_keys).values(
+            key_hash=key_hash, role=role, client_id=client_id, created_at=now, prefix=prefix,
+            expires_at=expires_at).returning(t.api_keys.c.id)).scalar_one())
 
     def api_key(self, key_hash: str) -> ApiKey | None:
+        """The live (not revoked) key with this hash; the hashes are compared in constant time too."""
+        c = t.api_keys.c
         row = self.session.execute(
-            select(t.api_keys.c.role, t.api_keys.c.client_id).where(t.api_keys.c.key_hash == key_hash)
+            select(c.id, c.key_hash, c.role, c.client_id, c.expires_at)
+            .where(c.key_hash == key_hash, c.revoked_at.is_(None))
         ).first()
-        return ApiKey(row.role, row.client_id) if row else None
+        if row is None or not hmac.compare_digest(row.key_hash, key_hash):
+            return None
+        return ApiKey(row.role, row.client_id, row.id, row.expires_at)
+
+    def api_keys(self) -> list[ApiKeyInfo]:
+        c = t.api_keys.c
+        return [ApiKeyInfo(r.id, r.prefix, r.role, r.client_id, r.created_at, r.expires_at, r.last_used_at,
+                           r.revoked_at) for r in self.session.execute(select(t.api_keys).order_by(c.id))]
+
+    def revoke_api_key(self, key_id: int, by: str, now: datetime) -> ApiKeyInfo | None:
+        c = t.api_keys.c
+        self.session.execute(update(t.api_keys).where(c.id == key_id, c.revoked_at.is_(None))
+                             .values(revoked_at=now, revoked_by=by))
+        return next((k for k in self.api_keys() if k.id == key_id), None)
+
+    def touch_api_key(self, key_id: int, now: datetime) -> None:
+        """Record use, at most once a minute: a busy key does not write on every request."""
+        c = t.api_keys.c
+        self.session.execute(update(t.api_keys).where(
+            c.id == key_id, or_(c.last_used_at.is_(None), c.last_used_at < now - timedelta(minutes=1))
+        ).values(last_used_at=now))
 
     # -- alerts and incidents ------------------------------------------------------------------
     def open_alert(self, service_id: str, dedup_key: str) -> Alert | None:
@@ -204,7 +239,9 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         stmt = select(Incident).where(t.incidents.c.id == incident_id)
         if client_id is not None:
             stmt = stmt.where(t.incidents.c.client_id == client_id)
-        return self.session.scalars(stmt.with_for_update() if self._locking else stmt).first()
+        # FOR NO KEY UPDATE: rows that merely point at the incident (timeline, timers, pages) can still
+        # be written by others meanwhile, so recording a delivered page never waits on a long tick.
+        return self.session.scalars(stmt.with_for_update(key_share=True) if self._locking else stmt).first()
 
     def incidents(self, query: IncidentFilter) -> list[Incident]:
         c = t.incidents.c
@@ -299,6 +336,11 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
     def outbox_depth(self) -> int:
         return int(self.session.scalar(
             select(func.count()).select_from(t.outbox).where(t.outbox.c.status.in_(("pending", "delivering")))
+        ) or 0)
+
+    def outbox_failed(self) -> int:
+        return int(self.session.scalar(
+            select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "failed")
         ) or 0)
 
     # -- reports -------------------------------------------------------------------------------

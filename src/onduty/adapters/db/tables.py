@@ -106,6 +106,11 @@ api_keys = Table(
     Column("role", String(16), nullable=False),
     Column("client_id", String(64), ForeignKey("clients.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("prefix", String(16)),  # shown in `onduty keys list`, e.g. od_live_ab12
+    Column("expires_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),  # written at most once a minute
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", Text),
 )
 
 incidents = Table(
@@ -513,6 +518,34 @@ communications = Table(
     Column("sent_by", Text, nullable=False),
     Column("sent_at", UTCDateTime, nullable=False),
     Index(None, "incident_id", "id"),
+)
+
+# -- the audit trail ----------------------------------------------------------------------------
+# timeline_entries, admin_actions and audit_seals are append-only: database triggers refuse UPDATE and
+# DELETE (see migration 0011). A sealer in the worker chains each row per client into audit_seals.
+
+admin_actions = Table(
+    "admin_actions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(48), nullable=False),  # plan.applied, key.created, key.revoked, override.created …
+    Column("client_id", String(64)),  # the client's chain; None: the organization's
+    Column("subject", Text, nullable=False),
+    Column("data", Json, nullable=False),
+)
+
+audit_seals = Table(
+    "audit_seals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chain", String(64), nullable=False),  # a client id, or "*" for organization-wide rows
+    Column("seq", Integer, nullable=False),
+    Column("source", String(16), nullable=False),  # timeline | admin
+    Column("row_id", Integer, nullable=False),
+    Column("chain_hash", String(64), nullable=False),  # sha256(previous chain_hash + canonical row)
+    Column("sealed_at", UTCDateTime, nullable=False),
+    Index("uq_audit_seals_chain_seq", "chain", "seq", unique=True),
+    Index("uq_audit_seals_source_row", "source", "row_id", unique=True),
 )
 
 mapper_registry = registry()

@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 import orjson
 
-from onduty.adapters.notify.http import new_client, post
+from onduty.adapters.notify.http import Resolver, new_client, post, system_resolver
 from onduty.domain.incidents import OutboxMessage
 
 
@@ -34,9 +34,10 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 class WebhookChannel:
     def __init__(self, default_secret: str | None = None, client: httpx.Client | None = None,
-                 timeout: float = 10.0):
+                 resolve: Resolver = system_resolver, timeout: float = 10.0):
         self.default_secret = default_secret
         self.client = client or new_client(timeout)  # no redirects followed: a moved hook is a plan fix
+        self.resolve = resolve
 
     def _secret(self, message: OutboxMessage) -> str | None:
         env = message.payload.get("secret_env")
@@ -55,4 +56,4 @@ class WebhookChannel:
         secret = self._secret(message)
         if secret:
             headers["webhook-signature"] = sign(secret, message.idempotency_key, timestamp, body)
-        return post(self.client, message.address, body, headers)
+        return post(self.client, message, body, headers, self.resolve)

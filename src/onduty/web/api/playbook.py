@@ -84,7 +84,7 @@ def set_type(request: Request, incident_id: int, key: Responder, body: TypeIn) -
 async def fallback(request: Request, incident_id: int, key: Responder, body: ByIn | None = None) -> FallbackOut:
     """Call the service's fallback webhook (signed, no redirects); 502 when the receiver refuses or fails."""
     container = request.app.state.container
-    caller = HttpFallbackCaller(container.settings.webhook_secret)
+    caller = HttpFallbackCaller(container.settings.webhook_secret, txs=container.db)
     try:
         outcome = await run_in_threadpool(
             run_fallback, container.db, caller, incident_id, _actor(body.by if body else None, key),

@@ -1,0 +1,112 @@
+"""The audit half of the Store port: the admin-action log and the seals that chain append-only rows
+per client. SqlStore inherits it; the methods run inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from onduty.adapters.db import tables as t
+from onduty.domain.audit import ORGANIZATION_CHAIN, AuditRow, Seal
+
+# Rows can commit out of id order (PostgreSQL hands out ids before commit), so the sealer looks this
+# far back below the newest sealed id for rows that committed late.
+LATE_COMMIT_WINDOW = 5000
+SEAL_LOCK = 7_341_001  # advisory lock id: one sealer at a time on PostgreSQL
+
+
+class AuditStore:
+    session: Session
+
+    def record_admin_action(self, at: datetime, actor: str, action: str, client_id: str | None, subject: str,
+                            data: dict[str, Any] | None = None) -> None:
+        self.session.execute(insert(t.admin_actions).values(
+            at=at, actor=actor, action=action, client_id=client_id, subject=subject, data=data or {}))
+
+    def take_seal_lock(self) -> bool:
+        """True when this transaction may seal (PostgreSQL: an advisory lock; SQLite has one writer)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        return bool(self.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK}))
+
+    def _floor(self, source: str) -> int:
+        newest = self.session.scalar(select(func.max(t.audit_seals.c.row_id)).where(t.audit_seals.c.source == source))
+        return max(int(newest or 0) - LATE_COMMIT_WINDOW, 0)
+
+    def _unsealed(self, source: str, table: Any) -> Any:
+        s = t.audit_seals.c
+        return ~exists().where(and_(s.source == source, s.row_id == table.c.id))
+
+    def unsealed_rows(self, limit: int) -> list[AuditRow]:
+        """Up to `limit` rows of each source not yet sealed, oldest id first."""
+        tl, inc, adm = t.timeline.c, t.incidents.c, t.admin_actions.c
+        timeline = self.session.execute(
+            select(tl.id, tl.incident_id, tl.at, tl.kind, tl.actor, tl.message, tl.data, inc.client_id)
+            .join(t.incidents, inc.id == tl.incident_id)
+            .where(tl.id > self._floor("timeline"), self._unsealed("timeline", t.timeline))
+            .order_by(tl.id).limit(limit)
+        )
+        admin = self.session.execute(
+            select(t.admin_actions).where(adm.id > self._floor("admin"), self._unsealed("admin", t.admin_actions))
+            .order_by(adm.id).limit(limit)
+        )
+        return [timeline_row(r) for r in timeline] + [admin_row(r) for r in admin]
+
+    def chain_heads(self, chains: Sequence[str]) -> dict[str, tuple[int, str]]:
+        s = t.audit_seals.c
+        newest = select(s.chain, func.max(s.seq).label("seq")).where(s.chain.in_(chains)).group_by(s.chain).subquery()
+        rows = self.session.execute(
+            select(s.chain, s.seq, s.chain_hash).join(newest, and_(s.chain == newest.c.chain, s.seq == newest.c.seq))
+        )
+        return {r.chain: (r.seq, r.chain_hash) for r in rows}
+
+    def add_seals(self, seals: Sequence[Seal], now: datetime) -> None:
+        if seals:
+            self.session.execute(insert(t.audit_seals), [
+                {"chain": x.chain, "seq": x.seq, "source": x.source, "row_id": x.row_id,
+                 "chain_hash": x.chain_hash, "sealed_at": now} for x in seals])
+
+    def audit_chains(self) -> list[str]:
+        return list(self.session.scalars(select(t.audit_seals.c.chain).distinct().order_by(t.audit_seals.c.chain)))
+
+    def seals(self, chain: str) -> list[Seal]:
+        s = t.audit_seals.c
+        return [Seal(r.chain, r.seq, r.source, r.row_id, r.chain_hash)
+                for r in self.session.execute(select(t.audit_seals).where(s.chain == chain).order_by(s.seq))]
+
+    def audit_rows(self, source: str, ids: Sequence[int]) -> list[AuditRow]:
+        """The stored rows of `source` with these ids (those that still exist)."""
+        if source == "timeline":
+            tl, inc = t.timeline.c, t.incidents.c
+            query = (select(tl.id, tl.incident_id, tl.at, tl.kind, tl.actor, tl.message, tl.data, inc.client_id)
+                     .join(t.incidents, inc.id == tl.incident_id))
+            return [timeline_row(r) for chunk in _chunks(ids)
+                    for r in self.session.execute(query.where(tl.id.in_(chunk)))]
+        adm = t.admin_actions.c
+        return [admin_row(r) for chunk in _chunks(ids)
+                for r in self.session.execute(select(t.admin_actions).where(adm.id.in_(chunk)))]
+
+    def unsealed_count(self) -> int:
+        return sum(int(self.session.scalar(
+            select(func.count()).select_from(table).where(self._unsealed(source, table))) or 0)
+            for source, table in (("timeline", t.timeline), ("admin", t.admin_actions)))
+
+
+def _chunks(ids: Sequence[int], size: int = 1000) -> list[Sequence[int]]:
+    return [ids[i: i + size] for i in range(0, len(ids), size)]
+
+
+def timeline_row(r: Any) -> AuditRow:
+    return AuditRow("timeline", r.id, r.client_id, {
+        "incident_id": r.incident_id, "at": r.at, "kind": r.kind, "actor": r.actor, "message": r.message,
+        "data": r.data})
+
+
+def admin_row(r: Any) -> AuditRow:
+    return AuditRow("admin", r.id, r.client_id or ORGANIZATION_CHAIN, {
+        "at": r.at, "actor": r.actor, "action": r.action, "client_id": r.client_id, "subject": r.subject,
+        "data": r.data})

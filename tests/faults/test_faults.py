@@ -1,0 +1,24 @@
+"""A short fault run in the suite: real server and worker processes, an alert storm and SIGKILLs at random
+moments; every acknowledged alert stored, every incident paged and escalated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import Config, run
+
+
+@pytest.mark.slow
+def test_storm_with_random_sigkills_loses_no_alert_and_misses_no_page(database_url: str, tmp_path: Path) -> None:
+    workers = 3 if database_url.startswith("postgresql") else 2
+    figures = run(Config(database_url, workers=workers, events=400, keys=80, senders=4, kills=6,
+                         ack_timeout=2, lease_seconds=3.0, settle_timeout=40), tmp_path)
+    assert figures["kills"]["total"] >= 6
+    assert figures["alerts_acknowledged"] == 80
+    assert figures["lost_alerts"] == 0, figures
+    assert figures["missed_first_pages"] == 0, figures
+    assert figures["missed_escalations"] == 0, figures
+    assert figures["incidents"] == 80
+    assert figures["duplicate_pages"] <= 2, figures  # a kill between send and record re-sends one page

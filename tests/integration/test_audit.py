@@ -1,0 +1,84 @@
+"""The audit trail: the timeline and admin actions are append-only (the database refuses UPDATE and
+DELETE), the worker seals them into per-client hash chains, and `onduty audit verify` names a changed
+or a deleted row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
+
+from onduty.adapters.clock import SimulatedClock
+from onduty.app.audit import seal_audit, verify_audit
+from onduty.app.keys import create_api_key, revoke_api_key
+from onduty.app.schedules import OverrideRequest, create_override
+from onduty.app.silences import create_silence
+from onduty.bootstrap import Container
+from onduty.cli import app
+from tests.integration.test_escalation import trigger
+
+
+@contextmanager
+def bypassing_triggers(c: Container) -> Iterator[Connection]:
+    """What an intruder with database access could do: write around the append-only triggers."""
+    with c.db.engine.connect() as conn:
+        if c.db.is_postgres:
+            conn.execute(text("SET session_replication_role = replica"))
+        else:
+            for verb in ("update", "delete"):
+                conn.execute(text(f"DROP TRIGGER timeline_entries_no_{verb}"))
+        yield conn
+        if c.db.is_postgres:
+            conn.execute(text("SET session_replication_role = origin"))
+        conn.commit()
+
+
+def test_the_database_refuses_to_change_or_delete_timeline_rows(planned: Container) -> None:
+    trigger(planned)
+    for statement in ("UPDATE timeline_entries SET message = 'nothing happened'", "DELETE FROM timeline_entries"):
+        with pytest.raises(DBAPIError, match="append-only"), planned.db.engine.begin() as conn:
+            conn.execute(text(statement))
+
+
+def test_admin_actions_are_logged_and_chained_per_client(planned: Container, clock: SimulatedClock) -> None:
+    now = clock.now()
+    key = create_api_key(planned.db, "viewer", "northwind", now, actor="ops")
+    revoke_api_key(planned.db, key[:12], "ops", now)
+    create_silence(planned.db, ['alertname="Drift"'], now, now + timedelta(hours=1), "ops", "retraining",
+                   now, service_id="recs-model")
+    create_override(planned.db, OverrideRequest("ml-primary", "tomas", now + timedelta(hours=1),
+                                                now + timedelta(hours=2)), "ops", now)
+    trigger(planned)
+    planned.worker.run_once(now)
+    assert seal_audit(planned.db, now) == 0  # the worker's tick sealed everything already
+    counts, findings, unsealed = verify_audit(planned.db)
+    assert findings == [] and unsealed == 0
+    assert counts["*"] >= 2  # plan applied, the override
+    with planned.db.engine.connect() as conn:
+        actions = [r.action for r in conn.execute(text("SELECT action FROM admin_actions ORDER BY id"))]
+    assert actions == ["plan.applied", "api_key.created", "api_key.revoked", "silence.created", "override.created"]
+    assert counts["northwind"] > len(actions) - 2  # keys and silence, plus the incident's timeline
+
+
+def test_verify_names_a_changed_row_and_a_deleted_row(planned: Container, clock: SimulatedClock) -> None:
+    first, second = trigger(planned, key="a"), trigger(planned, key="b")
+    planned.worker.run_once(clock.now())
+    seal_audit(planned.db, clock.now())
+    assert verify_audit(planned.db)[1] == []
+    with bypassing_triggers(planned) as conn:
+        changed = conn.scalar(text(f"SELECT min(id) FROM timeline_entries WHERE incident_id = {first}"))
+        deleted = conn.scalar(text(f"SELECT max(id) FROM timeline_entries WHERE incident_id = {second}"))
+        conn.execute(text(f"UPDATE timeline_entries SET message = 'all quiet' WHERE id = {changed}"))
+        conn.execute(text(f"DELETE FROM timeline_entries WHERE id = {deleted}"))
+    _, findings, _ = verify_audit(planned.db, "northwind")
+    assert {(f.row_id, f.problem) for f in findings} == {(changed, "changed"), (deleted, "deleted")}
+    assert f"timeline row {changed}" in findings[0].describe() + findings[1].describe()
+    result = CliRunner().invoke(app, ["audit", "verify", "--client", "northwind", "--json"],
+                                env={"ONDUTY_DATABASE_URL": planned.settings.database_url, "COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert f"timeline row {deleted}" in result.stdout and "was deleted after it was sealed" in result.stdout
