@@ -37,7 +37,7 @@ def checks(result) -> dict:  # type: ignore[no-untyped-def,type-arg]
     return {c.id: c for c in result.expectations + result.findings}
 
 
-def test_founding_story_drill_pages_around_the_vacation_and_flags_the_missed_client_notice() -> None:
+def test_founding_story_drill_pages_around_the_vacation_and_tells_the_client_in_time() -> None:
     result = drill("founding-story.yaml")
     assert [(p.person_id, p.level) for p in result.pages if p.escalation] == [("aiko", 1), ("lucia", 2)]
     assert [p.person_id for p in result.pages if not p.escalation][:3] == ["hannah", "dev", "maria"]  # all hands
@@ -46,14 +46,29 @@ def test_founding_story_drill_pages_around_the_vacation_and_flags_the_missed_cli
     assert found["not_paged_priya"].passed  # on vacation: the rotation skipped her
     assert found["acknowledged"].passed and found["acknowledged"].evidence == ["took 12 min 40 s"]
     assert "covering for Priya Raman (vacation)" in found["reachable"].evidence[0]
-    assert not found["clocks"].passed and "first notice due 18:16 missed" in found["clocks"].evidence[0]
-    assert result.fix_first[0].id == "clocks"
-    assert 0 < result.score < 100
+    assert found["clock_first_notice"].passed and found["clocks"].passed and found["messages"].passed
+    assert any("initial notice sent to" in text and "Rachel Kim" in text for _, text in result.narration)
+    assert result.score == 100 and result.fix_first == []
     markdown = to_markdown(result)
     assert "| Fri 20 Nov 17:46:30 | #1 | Aiko Tanaka | webhook | 1 |" in markdown
-    assert "## Fix first" in markdown and "FAIL: Every clock met" in markdown
+    assert "Nothing: every expectation was met" in markdown
     html = to_html(result)
-    assert "<h1>Drill: Catalog feed corrupted on a Friday evening</h1>" in html and "✘ FAIL" in html
+    assert "<h1>Drill: Catalog feed corrupted on a Friday evening</h1>" in html and "✔ PASS" in html
+
+
+def test_a_client_message_that_fails_its_check_is_a_hole_the_drill_reports(tmp_path: Path) -> None:
+    text = (SCENARIOS / "founding-story.yaml").read_text().replace(
+        "We are switching recommendations to the popularity fallback and holding the bad catalog batch.",
+        "Probably minor, should not have happened.")
+    path = tmp_path / "drill.yaml"
+    path.write_text(text)
+    plan = load_plan(SAMPLE_PLAN)
+    result = run_exercise(load_scenario(path), plan, str(SAMPLE_PLAN))
+    found = checks(result)
+    assert not found["messages"].passed and "initial notice refused" in found["messages"].evidence[0]
+    assert "probably minor" in found["messages"].evidence[0].lower()
+    assert not found["clocks"].passed and "first notice due 18:16 met late" in found["clocks"].evidence[0]
+    assert [c.id for c in result.fix_first][:2] == ["clock_first_notice", "clocks"]
 
 
 def test_model_outage_drill_meets_its_timeboxes_but_finds_no_fallback() -> None:
@@ -178,7 +193,7 @@ def test_exercise_cli_records_the_drill_and_writes_reports(cli: CliRunner, tmp_p
     assert data["pages"][0]["name"] == "Aiko Tanaka" and md.read_text().startswith("# Drill: Catalog feed")
     listed = json.loads(cli.invoke(app, ["exercise", "list", "--json"]).stdout)
     assert listed[0]["name"] == "Catalog feed corrupted on a Friday evening"
-    assert "Every clock met (acknowledge, client notice, updates, resolve)" in listed[0]["failed"]
+    assert listed[0]["failed"] == [] and listed[0]["score"] == 100
 
 
 def test_exercise_cli_refuses_a_bad_scenario_with_its_line(cli: CliRunner, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Literal
 
 from onduty.adapters.clock import SimulatedClock, SystemClock
+from onduty.app import comms
 from onduty.app.incidents import add_note, change_status, clocks_for
 from onduty.app.ingest import ingest_events
 from onduty.app.plans import apply_plan
@@ -30,8 +31,8 @@ from onduty.domain.model import Override
 from onduty.domain.readiness import Check
 from onduty.plan.schema import Plan
 from onduty.sim.drive import run_until
-from onduty.sim.exercise_findings import expectations, findings
-from onduty.sim.scenario import Scenario, Step
+from onduty.sim.exercise_findings import expectations, findings, messages_check
+from onduty.sim.scenario import CommsStep, Scenario, Step
 
 Mode = Literal["auto", "live"]
 
@@ -122,6 +123,7 @@ class Drill:
             for override in overrides:
                 store.add_override(override, "override", None, clock.now())
         self.opened: dict[str, int] = {}  # dedup key → incident
+        self.refused: list[tuple[datetime, str, list[str]]] = []  # client messages the check held back
         self.narration: list[tuple[datetime, str]] = []
 
     def note(self, text: str) -> None:
@@ -165,12 +167,33 @@ class Drill:
             status = {"acknowledge": "acknowledged", "mitigate": "mitigated", "resolve": "resolved"}[action]
             change_status(self.container.db.transaction, incident_id, status, who, now, note=act.note)  # type: ignore[arg-type]
             self.note(f"{who}: {action} incident {incident_id}")
+        elif action == "comms":
+            assert step.comms is not None
+            self._send(step.comms, index, now)
         elif action == "note":
             assert step.note is not None
             incident_id = self._incident(step.note.incident, index)
             who = self._actor(step.note.by, incident_id, index)
             add_note(self.container.db.transaction, incident_id, step.note.text, who, now)
             self.note(f"{who} notes: {step.note.text}")
+
+    def _send(self, step: CommsStep, index: int, now: datetime) -> None:
+        """Send a client message through the real check; a refusal is what the drill found, not an error."""
+        incident_id = self._incident(step.incident, index)
+        who = self._actor(step.by, incident_id, index)
+        try:
+            made, _ = comms.send(self.container.db.transaction, incident_id, step.kind, step.fields, now, actor=who,
+                                 override_reason=step.override_reason)
+        except comms.MessageRefused as refused:
+            self.refused.append((now, step.kind, [f"{f.field}: {f.message}" for f in refused.findings]))
+            self.note(f"{who}: {step.kind} notice refused by the check ({len(refused.findings)} finding(s))")
+            return
+        except ValueError as exc:
+            self.refused.append((now, step.kind, [str(exc)]))
+            self.note(f"{who}: {step.kind} notice not sent: {exc}")
+            return
+        sent_to = ", ".join(sorted({r.name for r in made.recipients}))
+        self.note(f"{who}: {step.kind} notice sent to {sent_to}: {made.subject}")
 
     def results(self, now: datetime) -> list[IncidentResult]:
         with self.container.db.transaction() as store:
@@ -223,6 +246,8 @@ def run_exercise(
         gaps_window = (start, max(end, finished))
         found = findings(store, directory, incidents_services(incidents), gaps_window, incidents, drill.pager.pages,
                          scenario.time_zone)
+    if any(step.comms is not None for step in scenario.steps):
+        found.append(messages_check(drill.refused, scenario.time_zone))
     expected = expectations(scenario, start, incidents, drill.pager.pages)
     checks = expected + found
     weights = [(3 if c.must else 1, c.passed) for c in checks]

@@ -118,3 +118,13 @@ def _touched_schedules(directory: Directory, services: set[str]) -> Directory:
             used |= {t.id for t in level.targets if t.kind == "schedule"}
     return Directory(directory.people, directory.clients, directory.services,
                      {k: v for k, v in directory.schedules.items() if k in used}, directory.policies)
+
+
+def messages_check(refused: Sequence[tuple[datetime, str, list[str]]], zone: str) -> Check:
+    """Client messages the drill tried to send: a template or its fields that fail the check is a hole."""
+    local = ZoneInfo(zone)
+    evidence = [f"{at.astimezone(local):%H:%M} {kind} notice refused: {'; '.join(found)}" for at, kind, found in refused]
+    return Check("messages", "Every client message passed its check", True, not refused,
+                 evidence or ["every client message the drill sent passed the check"],
+                 "fix the template in the plan's communications section, or fill the fields it needs"
+                 if refused else "")

@@ -79,6 +79,16 @@ class NoteStep(Strict):
     text: str = Field(min_length=1)
 
 
+class CommsStep(Strict):
+    """A client message sent from the plan's template: the check runs as it would for real."""
+
+    kind: Literal["initial", "update", "resolution"]
+    by: Actor = "paged"
+    incident: IncidentRef | None = None
+    fields: dict[str, str] = Field(default_factory=dict, description="the template's fields, e.g. what_is_known")
+    override_reason: str | None = None
+
+
 class Step(Strict):
     """One moment of the drill: exactly one of the actions (or only `say`)."""
 
@@ -91,6 +101,7 @@ class Step(Strict):
     mitigate: ActStep | None = None
     resolve: ActStep | None = None
     note: NoteStep | None = None
+    comms: CommsStep | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
@@ -106,7 +117,7 @@ class Step(Strict):
         return next((name for name in ACTIONS if getattr(self, name) is not None), None)
 
 
-ACTIONS = ("alert", "resolve_alert", "acknowledge", "mitigate", "resolve", "note")
+ACTIONS = ("alert", "resolve_alert", "acknowledge", "mitigate", "resolve", "note", "comms")
 
 
 class Expectations(Strict):
@@ -158,7 +169,7 @@ def check_scenario(scenario: Scenario, services: set[str], people: set[str]) -> 
             if target is not None and target.service not in services:
                 problems.append((("steps", index, name, "service"),
                                  f"no service {target.service!r} in the plan; known: {', '.join(sorted(services))}"))
-        for name in ("acknowledge", "mitigate", "resolve", "note"):
+        for name in ("acknowledge", "mitigate", "resolve", "note", "comms"):
             act: Any = getattr(step, name)
             if act is not None and act.by != "paged" and act.by not in people:
                 problems.append(((("steps", index, name, "by")), f"no person {act.by!r} in the plan"))
