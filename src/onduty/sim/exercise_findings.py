@@ -123,7 +123,8 @@ def _touched_schedules(directory: Directory, services: set[str]) -> Directory:
 def messages_check(refused: Sequence[tuple[datetime, str, list[str]]], zone: str) -> Check:
     """Client messages the drill tried to send: a template or its fields that fail the check is a hole."""
     local = ZoneInfo(zone)
-    evidence = [f"{at.astimezone(local):%H:%M} {kind} notice refused: {'; '.join(found)}" for at, kind, found in refused]
+    evidence = [f"{at.astimezone(local):%H:%M} {kind} notice refused: {'; '.join(found)}"
+                for at, kind, found in refused]
     return Check("messages", "Every client message passed its check", True, not refused,
                  evidence or ["every client message the drill sent passed the check"],
                  "fix the template in the plan's communications section, or fill the fields it needs"
