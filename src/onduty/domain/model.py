@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from onduty.domain.detectors import DetectorSpec
 from onduty.domain.feeds import FeedSpec
 from onduty.domain.review import REFUSED_ROOT_CAUSES
 from onduty.domain.severity import SeverityPolicy
@@ -233,3 +234,4 @@ class Directory:
     refused_root_causes: tuple[str, ...] = REFUSED_ROOT_CAUSES  # a review's root cause must say more than these
     webhook_allow_private: bool = False  # plan: organization.allow_private_webhooks
     webhook_allow_networks: tuple[str, ...] = ()  # plan: organization.webhook_allow_networks (CIDRs)
+    detectors: Mapping[str, tuple[DetectorSpec, ...]] = field(default_factory=dict)  # by service

@@ -13,6 +13,7 @@ from onduty.domain.runbooks import RunbookLink
 from onduty.domain.severity import DEFAULT_LEVELS, Severity, SeverityPolicy
 from onduty.plan import schema
 from onduty.plan.alerting import alert_policy, feed_specs
+from onduty.plan.detectors import detector_specs
 
 
 def _instant(value: date | datetime, tz: ZoneInfo, *, end: bool) -> datetime:
@@ -126,6 +127,7 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         refused_root_causes=tuple(plan.reviews.refused_root_causes),
         webhook_allow_private=plan.organization.allow_private_webhooks,
         webhook_allow_networks=tuple(plan.organization.webhook_allow_networks),
+        detectors=detector_specs(plan),
     )
 
 
