@@ -99,16 +99,23 @@ def _when(seconds: float | None) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _rate(spec: DetectorSpec, value: Any) -> str:
+    if not isinstance(value, float | int):
+        return "?"
+    return f"{value:.2f}" if spec.kind == "relevance" else f"{value:.2%}"
+
+
 def summary(spec: DetectorSpec, transition: Transition) -> str:
     e = transition.evidence
     if spec.kind in ("kpi", "relevance"):
         what = "Recommendation relevance" if spec.kind == "relevance" else \
-            f"{spec.metrics['successes']}/{spec.metrics['trials']}"
+            f"{spec.id} ({spec.metrics['successes']}/{spec.metrics['trials']})"
         window = e.get("window", {})
         change = e.get("change")
         drop = f" ({change:+.0%})" if isinstance(change, float) else ""
-        return (f"{what} {window.get('rate')} vs baseline {e.get('baseline')}{drop} on {spec.service_id} "
-                f"since {_when(window.get('start'))}: CUSUM {e['statistic']} > threshold {e['threshold']}")
+        return (f"{what} {_rate(spec, window.get('rate'))} vs baseline {_rate(spec, e.get('baseline'))}{drop} "
+                f"on {spec.service_id} since {_when(window.get('start'))}: "
+                f"CUSUM {e['statistic']:.1f} > threshold {e['threshold']:.1f}")
     if spec.kind == "slo":
         burns = ", ".join(f"{w} {v['burn_rate']:g}x" for w, v in e["burn_rates"].items())
         return f"SLO {spec.id} on {spec.service_id} burning its error budget ({e['level']}): {burns}"

@@ -81,8 +81,19 @@ def add(state: SloState, config: SloConfig, ts: Array, bad: Array, total: Array)
     if ts.size == 0:
         return
     size = config.buckets
-    for w, window in enumerate(config.windows):
-        b = np.floor(ts / (window / size)).astype(np.int64)
+    base = config.windows[0] / size
+    ratios = [window / size / base for window in config.windows]
+    if all(r == int(r) for r in ratios):  # sum once into the finest buckets, then coarsen those
+        fine = np.floor(ts / base).astype(np.int64)
+        low = int(fine.min())
+        bad = np.bincount(fine - low, weights=bad).astype(np.float64)
+        total = np.bincount(fine - low, weights=total).astype(np.float64)
+        used = np.flatnonzero((bad != 0) | (total != 0))
+        fine, bad, total = used + low, bad[used], total[used]
+        indexes = [fine // int(r) for r in ratios]
+    else:
+        indexes = [np.floor(ts / (window / size)).astype(np.int64) for window in config.windows]
+    for w, b in enumerate(indexes):
         head = int(state.head[w])
         new_head = max(head, int(b.max()))
         if head < 0 or new_head - head >= size:
