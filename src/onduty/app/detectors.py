@@ -133,6 +133,9 @@ def to_event(spec: DetectorSpec, transition: Transition) -> AlertEvent:
         return AlertEvent(action="resolve", dedup_key=key, source=source, timestamp=at,
                           custom_details={"evidence": transition.evidence}, labels=spec.labels())
     severity = spec.ticket_severity if level == "ticket" else spec.severity
+    onset = transition.evidence.get("window", {}).get("start", -1.0)
+    if onset >= 0:  # the first abnormal signal: where the statistic last left zero
+        at = datetime.fromtimestamp(onset, UTC)
     return AlertEvent(
         action="trigger", dedup_key=key, summary=summary(spec, transition), source=source, severity=severity,
         timestamp=at, component=spec.service_id, event_class=spec.incident_type, group=spec.dedup_key(),

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from onduty.detect.cusum import Array, first_above, floored_cusum, llr_drop, threshold_for_rate
 
@@ -229,6 +228,8 @@ def _evidence(state: RateState, config: RateConfig, p0_now: float, at: float) ->
     run = state.run
     rate = run["x"] / run["n"] if run["n"] else math.nan
     expected_rate = run["e"] / run["n"] if run["n"] else math.nan
+    from scipy import stats  # imported when first needed: it is slow to load
+
     p_value = float(stats.binom.cdf(run["x"], int(run["n"]), expected_rate)) if run["n"] else math.nan
     return {
         "statistic": round(state.s, 3), "threshold": round(state.h, 3),

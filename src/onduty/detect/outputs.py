@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from onduty.detect.cusum import Array
 from onduty.detect.kpi import RateConfig, Transition
@@ -53,6 +52,8 @@ def score_drift(reference: Array, current: Array, threshold: float | None = None
     """Has the score distribution moved? KS (p < 0.05) for small references, Wasserstein above."""
     if reference.size <= KS_MAX_REFERENCE:
         limit = KS_P_VALUE if threshold is None else threshold
+        from scipy import stats  # imported when first needed: it is slow to load
+
         p_value = float(stats.ks_2samp(reference, current).pvalue)
         return Drift("ks", p_value, limit, p_value < limit)
     limit = WASSERSTEIN_NORMED if threshold is None else threshold

@@ -40,13 +40,13 @@ def sessions_rate(config: ShopConfig, ts: NDArray[np.float64]) -> NDArray[np.flo
     day = (np.floor(local / 86400.0).astype(np.int64) + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
     daily = 0.08 + 0.92 * np.exp(-0.5 * ((hour - 20.0) / 4.0) ** 2) + 0.35 * np.exp(-0.5 * ((hour - 12.5) / 2.0) ** 2)
     weekly = np.where(day >= 5, 0.8, 1.0)
-    return config.peak_sessions_per_hour / 60.0 * np.minimum(daily, 1.0) * weekly  # type: ignore[no-any-return]
+    return config.peak_sessions_per_hour / 60.0 * np.minimum(daily, 1.0) * weekly
 
 
 def conversion_rate(config: ShopConfig, ts: NDArray[np.float64]) -> NDArray[np.float64]:
     """Conversion by time of day: a little higher in the evening (a deterministic season)."""
     hour = ((ts + config.utc_offset_hours * 3600.0) / 3600.0) % 24
-    return config.conversion * (0.9 + 0.2 * np.exp(-0.5 * ((hour - 20.5) / 3.0) ** 2))  # type: ignore[no-any-return]
+    return config.conversion * (0.9 + 0.2 * np.exp(-0.5 * ((hour - 20.5) / 3.0) ** 2))
 
 
 class Shop:
@@ -67,9 +67,14 @@ class Shop:
     def corrupt(self) -> None:
         """Shuffle the category column among `scrambled_share` of the items."""
         n = self.config.catalog_size
-        chosen = self.rng.choice(n, int(round(n * self.config.scrambled_share)), replace=False)
+        chosen = self.rng.choice(n, round(n * self.config.scrambled_share), replace=False)
         self.fed_category[chosen] = self.fed_category[self.rng.permutation(chosen)]
         self.corrupted = True
+
+    def restore(self) -> None:
+        """Go back to the last good batch: the fed categories are right again."""
+        self.fed_category = self.true_category.copy()
+        self.corrupted = False
 
     def catalog_batch(self) -> dict[str, NDArray[np.generic]]:
         """The next 15-minute refresh as column → array: a few prices and stock levels move."""
