@@ -136,9 +136,10 @@ def test_oversized_batch_is_refused_with_413(http: TestClient, key: dict[str, st
 def test_client_scoped_key_gets_404_for_another_clients_service(
     http: TestClient, container: Container
 ) -> None:
-    scoped = {"Authorization": f"Bearer {create_api_key(container.db, 'responder', 'tidewater', container.clock.now())}"}
+    now = container.clock.now()
+    scoped = {"Authorization": f"Bearer {create_api_key(container.db, 'responder', 'tidewater', now)}"}
     assert http.post("/api/v1/metrics", headers=scoped, json=relevance_points(T0, 1, 0.66)).status_code == 404
-    own = {"Authorization": f"Bearer {create_api_key(container.db, 'responder', 'northwind', container.clock.now())}"}
+    own = {"Authorization": f"Bearer {create_api_key(container.db, 'responder', 'northwind', now)}"}
     assert http.post("/api/v1/metrics", headers=own, json=relevance_points(T0, 1, 0.66)).status_code == 202
 
 
