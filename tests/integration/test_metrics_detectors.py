@@ -141,6 +141,10 @@ def test_client_scoped_key_gets_404_for_another_clients_service(
     assert http.post("/api/v1/metrics", headers=scoped, json=relevance_points(T0, 1, 0.66)).status_code == 404
     own = {"Authorization": f"Bearer {create_api_key(container.db, 'responder', 'northwind', now)}"}
     assert http.post("/api/v1/metrics", headers=own, json=relevance_points(T0, 1, 0.66)).status_code == 202
+    assert http.get("/api/v1/detectors", headers=scoped).json() == []
+    listed = {d["detector"]: d for d in http.get("/api/v1/detectors", headers=own).json()}
+    assert listed["relevance"]["status"] == "learning" and listed["relevance"]["points"] == 2
+    assert listed["availability"]["status"] == "waiting for points"
 
 
 def test_detector_state_survives_a_restart(

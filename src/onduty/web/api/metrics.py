@@ -15,7 +15,7 @@ from onduty.app.keys import hash_key
 from onduty.app.metrics import MetricPoint, ingest_metrics
 from onduty.app.ports import ApiKey, NotFound, Unavailable
 from onduty.web.api.events import Refused, body_json, plain_error, plain_refusal, reply, service_for
-from onduty.web.auth import ROLE_RANK, bearer
+from onduty.web.auth import ROLE_RANK, Viewer, bearer
 from onduty.web.limits import BodyTooLarge
 
 router = APIRouter(tags=["ingest"])
@@ -139,3 +139,24 @@ async def post_metrics(request: Request) -> Response:
     return reply({"status": "accepted", "points": result.points, "unused_points": result.unused,
                   "detectors": [{"service": d.service, "detector": d.detector, "kind": d.kind, "status": d.status,
                                  "action": d.action, "incident_id": d.incident_id} for d in result.detectors]}, 202)
+
+
+@router.get("/api/v1/detectors", tags=["alerts"])
+def detectors(request: Request, key: Viewer) -> list[dict[str, Any]]:
+    """Every detector of the plan: kind, metrics it reads, status (learning, ok, firing), points seen."""
+    with request.app.state.container.db.transaction() as store:
+        directory = store.directory()
+        states = {(r.service_id, r.detector_id): r for r in store.all_detector_states()}
+    out = []
+    for service_id, specs in sorted(directory.detectors.items()):
+        service = directory.services.get(service_id)
+        if service is None or key.client_id not in (None, service.client_id):
+            continue
+        for spec in specs:
+            row = states.get((service_id, spec.id))
+            current = row is not None and row.kind == spec.kind
+            out.append({"service": service_id, "detector": spec.id, "kind": spec.kind, "metrics": dict(spec.metrics),
+                        "status": row.status if row and current else "waiting for points",
+                        "points": row.points if row and current else 0,
+                        "updated_at": row.updated_at.isoformat() if row and current else None})
+    return out
