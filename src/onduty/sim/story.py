@@ -165,7 +165,7 @@ def _feed_alert(http: TestClient, key: dict[str, str], name: str, evidence: Mapp
         body["action"] = "resolve"
     else:
         body.update(summary=f"Catalog batch failed the {name} check", severity="critical",
-                    details={"evidence": dict(evidence)}, labels={"incident_type": "pipeline_failure"})
+                    details={"evidence": dict(evidence)})
     http.post("/api/v1/alerts", headers=key, json=body).raise_for_status()
 
 
