@@ -60,7 +60,8 @@ class Shop:
         self.fed_category = self.true_category.copy()
         self.brand = np.array([f"{CATEGORIES[c][:3]}-brand-{b}" for c, b in
                                zip(self.true_category, self.rng.integers(0, 12, n), strict=True)])
-        self.price = np.round(np.exp(self.rng.normal(3.4, 0.7, n)) + self.true_category, 2)
+        self.list_price = np.round(np.exp(self.rng.normal(3.4, 0.7, n)) + self.true_category, 2)
+        self.price = self.list_price.copy()
         self.stock = self.rng.integers(0, 400, n)
         self.corrupted = False
 
@@ -77,11 +78,12 @@ class Shop:
         self.corrupted = False
 
     def catalog_batch(self) -> dict[str, NDArray[np.generic]]:
-        """The next 15-minute refresh as column → array: a few prices and stock levels move."""
+        """The next 15-minute refresh as column → array: a few prices and stock levels change."""
         n = self.config.catalog_size
-        moved = self.rng.random(n) < 0.01
-        self.price = np.where(moved, np.round(self.price * self.rng.uniform(0.9, 1.1, n), 2), self.price)
-        self.stock = np.maximum(0, self.stock + self.rng.integers(-3, 4, n))
+        repriced = self.rng.random(n) < 0.01  # around each item's list price, so the catalog stays stationary
+        self.price = np.where(repriced, np.round(self.list_price * self.rng.uniform(0.9, 1.1, n), 2), self.price)
+        restocked = self.rng.random(n) < 0.05
+        self.stock = np.where(restocked, self.rng.integers(0, 400, n), self.stock)
         return {
             "product_id": np.arange(100_000, 100_000 + n, dtype=np.int64),
             "category": np.array([CATEGORIES[c] for c in self.fed_category]),

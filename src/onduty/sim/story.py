@@ -3,7 +3,8 @@ scrambled; metric points go to the plan's detectors over `POST /api/v1/metrics`,
 feed checks given, and alerts through the real pipeline into incidents and pages, in simulated time.
 
 Reports, per detector, the time from the corruption to its first alert, and the false alarms and
-pages over the clean days. A feed check plugs in as one callable: `(batch, previous) -> evidence or None`.
+pages over the clean days. A feed check plugs in as one callable: `(batch, previous) -> evidence or None`
+(`catalog_feed_check()` wraps onduty's own).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from onduty.app.plans import apply_plan
 from onduty.app.ports import AlertFilter
 from onduty.bootstrap import build
 from onduty.config import Settings
+from onduty.detect import feeds
 from onduty.domain.incidents import OutboxMessage
 from onduty.plan.load import load_plan
 from onduty.sim.demo import find_sample_plan
@@ -75,6 +77,26 @@ class StoryReport:
                 "first_alert_minutes": self.first_alert_minutes, "false_alarms": self.false_alarms,
                 "false_pages": self.false_pages, "pages_after_fault": self.pages_after_fault,
                 "incidents": self.incidents}
+
+
+def catalog_feed_check(config: feeds.FeedConfig | None = None) -> FeedCheck:
+    """The feed check of `onduty.detect.feeds` as a story callable: the first batch is the reference;
+    each later one is checked against it and the last accepted snapshot (keyed churn, category x brand
+    pairs). A quarantined batch's verdict is the evidence."""
+    cfg = config or feeds.FeedConfig(key="product_id", attributes=("category", "brand", "price"),
+                                     pairs=(("category", "brand"),))
+    held: dict[str, Any] = {}
+
+    def check(batch: Batch, previous: Batch | None) -> Mapping[str, Any] | None:
+        if "reference" not in held:
+            held["reference"] = feeds.reference_profile(batch, cfg)
+        verdict = feeds.check(held["reference"], batch, held.get("snapshot"), cfg, workers=1)
+        if verdict.accepted:
+            held["snapshot"] = verdict.snapshot
+            return None
+        return verdict.as_dict()
+
+    return check
 
 
 def fault_time(config: StoryConfig) -> datetime:
