@@ -32,13 +32,20 @@ class ShopConfig:
     utc_offset_hours: int = -6  # the shop's local time (Chicago in November)
 
 
+def _hours_from(hour: NDArray[np.float64], centre: float) -> NDArray[np.float64]:
+    """Hours between each time of day and `centre`, across midnight (the evening runs past 00:00)."""
+    d = np.abs(hour - centre)
+    return np.minimum(d, 24.0 - d)
+
+
 def sessions_rate(config: ShopConfig, ts: NDArray[np.float64]) -> NDArray[np.float64]:
     """Expected sessions per minute at epoch seconds `ts`: a daily curve peaking in the evening, lighter
     weekends, in the shop's local time."""
     local = ts + config.utc_offset_hours * 3600.0
     hour = (local / 3600.0) % 24
     day = (np.floor(local / 86400.0).astype(np.int64) + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
-    daily = 0.08 + 0.92 * np.exp(-0.5 * ((hour - 20.0) / 4.0) ** 2) + 0.35 * np.exp(-0.5 * ((hour - 12.5) / 2.0) ** 2)
+    daily = 0.08 + 0.92 * np.exp(-0.5 * (_hours_from(hour, 20.0) / 4.0) ** 2) + \
+        0.35 * np.exp(-0.5 * (_hours_from(hour, 12.5) / 2.0) ** 2)
     weekly = np.where(day >= 5, 0.8, 1.0)
     return config.peak_sessions_per_hour / 60.0 * np.minimum(daily, 1.0) * weekly
 
@@ -46,7 +53,7 @@ def sessions_rate(config: ShopConfig, ts: NDArray[np.float64]) -> NDArray[np.flo
 def conversion_rate(config: ShopConfig, ts: NDArray[np.float64]) -> NDArray[np.float64]:
     """Conversion by time of day: a little higher in the evening (a deterministic season)."""
     hour = ((ts + config.utc_offset_hours * 3600.0) / 3600.0) % 24
-    return config.conversion * (0.9 + 0.2 * np.exp(-0.5 * ((hour - 20.5) / 3.0) ** 2))
+    return config.conversion * (0.9 + 0.2 * np.exp(-0.5 * (_hours_from(hour, 20.5) / 3.0) ** 2))
 
 
 class Shop:
