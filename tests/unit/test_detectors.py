@@ -60,7 +60,7 @@ def feed(state: kpi.RateState, config: kpi.RateConfig, ts: np.ndarray, x: np.nda
 def test_baseline_is_learnt_per_hour_of_week() -> None:
     config = kpi.RateConfig()
     state = kpi.RateState.new(config)
-    ts = minutes(14)
+    ts = minutes(21)  # two whole weeks learnt arm the monitor
     hour = (ts // 3600) % 24
     rate = np.where((hour >= 9) & (hour < 21), 0.04, 0.02)  # a day rate and a night rate
     n = np.full(ts.size, 300.0)
@@ -80,14 +80,23 @@ def traffic(ts: np.ndarray, peak: float = 20_000 / 60) -> np.ndarray:
     return peak * (0.25 + 0.75 * np.clip(np.sin((hour - 6) / 24 * 2 * np.pi), 0, 1))
 
 
+def test_monitor_waits_for_two_whole_weeks_before_it_arms() -> None:
+    config = kpi.RateConfig()
+    state = kpi.RateState.new(config)
+    ts = minutes(10)
+    n = np.full(ts.size, 300.0)
+    feed(state, config, ts, n * 0.03, n)
+    assert state.h == 0 and np.isnan(kpi.baseline(state, config, int(ts[-1] // config.period_s))[0]).all()
+
+
 def test_conversion_drop_fires_and_clean_weeks_do_not() -> None:
     rng = np.random.default_rng(5)
     config = kpi.RateConfig()
     state = kpi.RateState.new(config)
-    ts = minutes(17)
+    ts = minutes(24)
     n = rng.poisson(traffic(ts)).astype(float)
     p = np.full(ts.size, 0.03)
-    fault = 16 * 1440 + 14 * 60  # day 16, 14:00 UTC
+    fault = 23 * 1440 + 14 * 60  # day 23, 14:00 UTC
     p[fault:] *= 0.81
     fired = feed(state, config, ts, rng.binomial(n.astype(np.int64), p).astype(float), n)
     assert [t.action for _, t in fired] == ["fire"]

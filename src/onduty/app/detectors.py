@@ -45,7 +45,7 @@ def rate_config(spec: DetectorSpec) -> kpi.RateConfig:
     seasonal = spec.params.get("seasonal", True) is not False
     return kpi.RateConfig(drop=_param(spec, "drop", 0.15), false_alarms_per_30d=alarms, step_s=step,
                           slots=168 if seasonal else 1, periods=int(_param(spec, "weeks", 4)) if seasonal else 24 * 7,
-                          pool=1 if seasonal else 0)
+                          pool=1 if seasonal else 0, min_periods=2 if seasonal else 24)
 
 
 def _pair(a: Series | None, b: Series | None) -> tuple[Array, Array, Array]:

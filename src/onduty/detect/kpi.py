@@ -4,7 +4,8 @@
 Baseline: for each hour of week, the rate over that hour and its neighbours (±`pool` slots) in each of
 the last `periods` weeks, the current week left out; with three or more weeks, the median of the weekly
 rates (robust to one bad week), else their pooled rate; then pulled toward hour of day x day of week
-by its binomial variance (empirical Bayes), so a thin night hour does not set the bar alone.
+by its binomial variance (empirical Bayes), so a thin night hour does not set the bar alone. The
+monitor arms once `min_periods` whole weeks are learnt.
 Buckets of `step_s` seconds close when a later point arrives; each closed bucket adds
 x·ln(p1/p0) + (n-x)·ln((1-p1)/(1-p0)) to the statistic, with p1 = p0·(1-drop). It fires past the
 threshold h (see cusum.py), then runs the mirror statistic and resolves when the data again look
@@ -40,6 +41,7 @@ class RateConfig:
     periods: int = 4  # past periods kept for the baseline
     pool: int = 1  # neighbouring slots pooled on each side
     min_trials: float = 300.0  # trials a slot's baseline needs before it is used
+    min_periods: int = 2  # whole past periods (weeks) learnt before the monitor arms
 
     @property
     def period_s(self) -> float:
@@ -98,6 +100,9 @@ class Transition:
 def baseline(state: RateState, config: RateConfig, period: int) -> tuple[Array, Array]:
     """(rate, trials behind it) per slot from past periods other than `period`; NaN where too few trials."""
     valid = (state.hist_period >= 0) & (state.hist_period != period) & (state.hist_period > period - config.periods - 1)
+    whole = (state.hist_n[:, valid] > 0).sum(axis=0) >= 0.9 * config.slots  # periods with (nearly) every slot
+    if int(whole.sum()) < config.min_periods:
+        return np.full(config.slots, np.nan), np.zeros(config.slots)
     x = state.hist_x[:, valid]
     n = state.hist_n[:, valid]
     if config.pool and config.slots > 1:

@@ -22,7 +22,7 @@ WASSERSTEIN_NORMED = 0.1
 def relevance_config(drop: float = 0.2, false_alarms_per_30d: float = 0.1, step_s: float = 60.0) -> RateConfig:
     """Relevance: one flat baseline over the last 24 hours (no season), learnt after 1,000 recommendations."""
     return RateConfig(drop=drop, false_alarms_per_30d=false_alarms_per_30d, step_s=step_s, slot_s=3600.0,
-                      slots=1, periods=24, pool=0, min_trials=1000.0)
+                      slots=1, periods=24, pool=0, min_trials=1000.0, min_periods=1)
 
 
 @dataclass(frozen=True)
