@@ -38,14 +38,28 @@ def stream(points: int, batch: int, seed: int) -> list[tuple[np.ndarray, np.ndar
     return out
 
 
+def learnt(config: kpi.RateConfig, trials_per_hour: float, rate: float, start: float,
+           rng: np.random.Generator) -> kpi.RateState:
+    """A monitor with `periods` whole weeks of history before `start`: armed from the first point."""
+    state = kpi.RateState.new(config)
+    period = int(start // config.period_s)
+    for k in range(config.periods):
+        col = (period - 1 - k) % config.periods
+        state.hist_period[col] = period - 1 - k
+        state.hist_n[:, col] = trials_per_hour
+        state.hist_x[:, col] = rng.binomial(int(trials_per_hour), rate, config.slots)
+    return state
+
+
 def throughput(points: int, batch: int) -> dict[str, float]:
     batches = stream(points, batch, seed=1)
     config = kpi.RateConfig()
-    state = kpi.RateState.new(config)
+    state = learnt(config, 200.0 * 3600 / 2 * 50, 0.03, T0, np.random.default_rng(1))
     started = time.perf_counter()
     for ts, x, n in batches:
         kpi.update(state, config, ts, x, n)
     kpi_s = time.perf_counter() - started
+    assert state.h > 0, "the monitor must be armed for the figure to mean anything"
     slo_config = slo.SloConfig()
     slo_state = slo.SloState.new(slo_config)
     started = time.perf_counter()
@@ -63,14 +77,9 @@ def delay_minutes(sessions_per_hour: float, runs: int, seed: int, drop: float = 
     rng = np.random.default_rng(seed)
     delays = []
     for _ in range(runs):
-        state = kpi.RateState.new(config)
         period = int(T0 // config.period_s)
-        for k in range(config.periods):
-            col = (period - 1 - k) % config.periods
-            state.hist_period[col] = period - 1 - k
-            state.hist_n[:, col] = sessions_per_hour
-            state.hist_x[:, col] = rng.binomial(int(sessions_per_hour), 0.03, config.slots)
         start = period * config.period_s
+        state = learnt(config, sessions_per_hour, 0.03, start, rng)
         minutes = start + 60.0 * np.arange(48 * 60)
         n = rng.poisson(sessions_per_hour / 60.0, minutes.size).astype(np.float64)
         x = rng.binomial(n.astype(np.int64), 0.03 * (1 - drop)).astype(np.float64)

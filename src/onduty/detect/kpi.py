@@ -13,7 +13,7 @@ like the baseline. Buckets seen while firing are not learnt.
 
 Detection delay for a 19% drop of a 3% conversion rate (defaults: design drop 0.15, 0.1 false alarms
 per 30 days; `bench/detectors.py --delays`, mean of 20 seeded runs), sessions/hour -> minutes:
-2,000 -> 396; 5,000 -> 224; 10,000 -> 113; 20,000 -> 59; 50,000 -> 22.
+2,000 -> 414; 5,000 -> 215; 10,000 -> 111; 20,000 -> 58; 50,000 -> 23.
 """
 
 from __future__ import annotations
