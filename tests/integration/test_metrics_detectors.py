@@ -85,7 +85,9 @@ def test_relevance_drop_opens_an_incident_with_its_evidence_and_recovery_resolve
 
     back = post(http, key, relevance_points(drop + timedelta(minutes=5), 30, 0.66))
     assert [d["action"] for d in back["detectors"] if d["detector"] == "relevance"] == ["resolve"]
-    assert relevance_incident(http, viewer)["status"] == "resolved"
+    after = relevance_incident(http, viewer)
+    assert after["status"] == "monitoring"  # resolved, now watched for a recurrence
+    assert after["alerts"][0]["status"] == "resolved"
 
 
 def test_error_burn_pages_with_burn_rates_per_window(
