@@ -16,11 +16,11 @@ def test_the_demo_console_links_show_the_story_incident() -> None:
         http = client_for(console.container)
         assert http.get(urlparse(console.login_url).path).status_code == 303
         now = http.get("/").text
-        assert "Lucía Navarro" in now and "admin" in now and "Recommendation relevance 0.08" in now
+        assert "Lucía Navarro" in now and "admin" in now and "Recommendation relevance 0.05 vs baseline 0.66" in now
         incident = http.get(f"/incidents/{result.incident.id}").text
         assert "Mitigated by Lucía Navarro" in incident and "runbooks/recs-model.md" in incident
         portal = client_for(console.container)
         assert portal.get(urlparse(console.portal_url).path).status_code == 303
-        assert "Recommendation relevance 0.08" in portal.get("/portal").text
+        assert "Recommendation relevance 0.05 vs baseline 0.66" in portal.get("/portal").text
     finally:
         console.container.db.dispose()

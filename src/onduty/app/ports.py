@@ -127,6 +127,19 @@ class ReportFilter:
     incident_type: str | None = None
 
 
+@dataclass(frozen=True)
+class DetectorRow:
+    """A detector's stored state: `state` is the detector's own JSON (see onduty.detect)."""
+
+    service_id: str
+    detector_id: str
+    kind: str
+    status: str  # learning, ok, firing
+    state: dict[str, Any]
+    points: int
+    updated_at: datetime
+
+
 class Store(PlaybookPort, Protocol):
     """One transaction's view of the data. Changes commit when the transaction block ends."""
 
@@ -202,6 +215,11 @@ class Store(PlaybookPort, Protocol):
     def assign_role(self, incident_id: int, role: str, person_id: str, by: str, now: datetime) -> None: ...
     def monitoring_incidents_for(self, keys: Sequence[tuple[str, str]], groups: Sequence[tuple[str, str]]
                                  ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]: ...
+
+    # detector state (adapters/db/detector_store.py)
+    def detector_states(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], DetectorRow]: ...
+    def all_detector_states(self) -> list[DetectorRow]: ...
+    def save_detector_states(self, rows: Sequence[DetectorRow]) -> None: ...
 
     def add_incident(self, incident: Incident) -> None: ...
     def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None: ...

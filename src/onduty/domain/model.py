@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from onduty.domain.comms import CommsPolicy
+from onduty.domain.detectors import DetectorSpec
 from onduty.domain.feeds import FeedSpec
 from onduty.domain.review import REFUSED_ROOT_CAUSES
 from onduty.domain.severity import SeverityPolicy
@@ -244,3 +245,4 @@ class Directory:
     communications: CommsPolicy = field(default_factory=CommsPolicy)
     webhook_allow_private: bool = False  # plan: organization.allow_private_webhooks
     webhook_allow_networks: tuple[str, ...] = ()  # plan: organization.webhook_allow_networks (CIDRs)
+    detectors: Mapping[str, tuple[DetectorSpec, ...]] = field(default_factory=dict)  # by service

@@ -14,6 +14,7 @@ from onduty.domain.runbooks import RunbookLink
 from onduty.domain.severity import DEFAULT_LEVELS, Severity, SeverityPolicy
 from onduty.plan import schema
 from onduty.plan.alerting import alert_policy, feed_specs
+from onduty.plan.detectors import detector_specs
 
 
 def _instant(value: date | datetime, tz: ZoneInfo, *, end: bool) -> datetime:
@@ -143,6 +144,7 @@ def to_directory(plan: schema.Plan) -> model.Directory:
         communications=_communications(plan.communications, plan.organization.name),
         webhook_allow_private=plan.organization.allow_private_webhooks,
         webhook_allow_networks=tuple(plan.organization.webhook_allow_networks),
+        detectors=detector_specs(plan),
     )
 
 

@@ -93,6 +93,9 @@ def _alerting_references(plan: Plan, clients: set[str], services: set[str]) -> l
             if check.id in seen:
                 problems.append((("services", i, "heartbeats", j, "id"), f"heartbeat id {check.id!r} is used twice"))
             seen.add(check.id)
+        names = [d.id for d in service.detectors]
+        problems += [(("services", i, "detectors", j, "id"), f"detector id {ident!r} is used twice in {service.id}")
+                     for j, ident in enumerate(names) if ident in names[:j]]
     return problems
 
 

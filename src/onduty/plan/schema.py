@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from onduty.domain.review import REFUSED_ROOT_CAUSES
+from onduty.plan.detector_schema import Detector
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -242,6 +243,7 @@ class Service(Strict):
     auto_resolve: bool = Field(True, description="resolve the incident when every one of its alerts has resolved")
     group_window: Duration = Field(timedelta(minutes=5), description="alerts of a group within it join one incident")
     heartbeats: list[Heartbeat] = Field(default_factory=list)
+    detectors: list[Detector] = Field(default_factory=list, description="KPI, relevance, SLO and output monitors")
 
 
 class Layer(Strict):

@@ -1,9 +1,10 @@
 """The founding story, replayed on the real engine in simulated time.
 
 A client's product-catalog feed is corrupted on a Friday evening; the recommendation model starts
-serving nonsense; the relevance monitor fires; the engineer who built the model is on vacation, so
-the rotation pages the next person; that page goes unanswered and escalates; the incident is
-acknowledged, mitigated, resolved, monitored and closed. Same code path as `onduty serve`: HTTP app, use cases, worker.
+serving nonsense; the relevance monitor (a detector fed by the shop's metric points) fires; the
+engineer who built the model is on vacation, so the rotation pages the next person; that page goes
+unanswered and escalates; the incident is acknowledged, mitigated, resolved when relevance returns,
+monitored and closed. Same code path as `onduty serve`: HTTP app, use cases, worker.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from onduty.adapters.clock import SimulatedClock
 from onduty.app.keys import create_api_key, create_integration_key
@@ -25,6 +29,7 @@ from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry
 from onduty.domain.review import ResponseFigures, response_figures
 from onduty.plan.load import load_plan
 from onduty.sim.drive import run_until
+from onduty.sim.shop import Shop, ShopConfig
 from onduty.web.app import create_app
 
 with warnings.catch_warnings():  # the test client's transport warns about a future httpx split
@@ -76,63 +81,82 @@ def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None
     """Replay the story; `say(when, text)` narrates. Returns the incident, its timeline and figures."""
     workdir = tempfile.mkdtemp(prefix="onduty-demo-")
     url = database or f"sqlite:///{workdir}/demo.db"
-    clock = SimulatedClock(FAULT_AT - timedelta(minutes=30))
+    clock = SimulatedClock(FAULT_AT - timedelta(hours=2))
     pager = SimulatedPager(say)
     channels = {kind: pager for kind in ("webhook", "email", "sms", "slack", "console")}
     container = build(Settings(database_url=url), clock=clock, channels=channels)
     plan_path = plan_path or find_sample_plan()
     apply_plan(container.db, load_plan(plan_path), str(plan_path), clock.now())
-    routing_key = create_integration_key(container.db, "recs-model", clock.now())
+    metrics_auth = {"Authorization": f"Bearer {create_integration_key(container.db, 'recs-model', clock.now())}"}
     api_key = create_api_key(container.db, "responder", None, clock.now())
     auth = {"Authorization": f"Bearer {api_key}"}
 
     def advance_to(target: datetime) -> None:
         run_until(container, clock, target)
 
-    with TestClient(create_app(container)) as http:
-        advance_to(FAULT_AT)
-        say(FAULT_AT, "💥 Northwind's hourly catalog delta lands with the category and price columns swapped")
-        first_signal = FAULT_AT + timedelta(minutes=1)
-        advance_to(first_signal)
-        say(first_signal, "📉 recommendation relevance starts falling (0.66 → 0.08)")
-        advance_to(FAULT_AT + timedelta(minutes=6, seconds=30))
-        response = http.post("/v2/enqueue", json={
-            "routing_key": routing_key, "event_action": "trigger", "dedup_key": "recs-relevance/northwind",
-            "payload": {
-                "summary": "Recommendation relevance 0.08 (normal 0.62-0.71) on Northwind storefront",
-                "source": "relevance-monitor", "severity": "critical",
-                "timestamp": first_signal.isoformat(), "component": "recs-model", "class": "model_degradation",
-                "custom_details": {"relevance": 0.08, "baseline": 0.66, "window": "5m"},
-            },
-            "links": [{"href": "https://grafana.halyard.example/d/recs", "text": "Relevance dashboard"}],
-        })
+    shop = Shop(ShopConfig(seed=20))
+    sent = [clock.now()]
+
+    def send_minutes(until: datetime) -> list[dict[str, Any]]:
+        """The shop's exporter: a batch of per-minute counts up to `until`; the detectors' answers."""
+        minutes = np.arange(sent[0].timestamp(), until.timestamp(), 60.0)
+        counts = shop.minutes(minutes)
+        points = [{"service": "recs-model", "name": name, "ts": float(ts), "value": float(v)}
+                  for name, values in counts.items() for ts, v in zip(minutes, values, strict=True)]
+        advance_to(until)
+        sent[0] = until
+        response = http.post("/api/v1/metrics", headers=metrics_auth, json={"points": points})
         response.raise_for_status()
-        say(clock.now(), "🚨 relevance monitor fires: PagerDuty-style event accepted (202)")
-        incident_id = http.get("/api/v1/incidents", headers=auth).json()[0]["id"]
+        return [d for d in response.json()["detectors"] if d["action"]]
+
+    def minute_by_minute(until: datetime, stop_on: str | None = None) -> dict[str, Any] | None:
+        """Post each minute (every five while nothing is awaited) up to `until`, or to a change."""
+        step = timedelta(minutes=1 if stop_on else 5)
+        while sent[0] < until:
+            for change in send_minutes(min(sent[0] + step, until)):
+                if change["detector"] == "relevance" and change["action"] == stop_on:
+                    return change
+        return None
+
+    with TestClient(create_app(container)) as http:
+        say(clock.now(), "📈 the shop's exporter posts sessions, orders and recommendation counts every minute")
+        while sent[0] < FAULT_AT:
+            send_minutes(min(sent[0] + timedelta(minutes=30), FAULT_AT))
+        say(FAULT_AT, f"📊 relevance monitor has learnt its baseline: {shop.relevance():.2f} of recommendations "
+                      "match what the shopper is viewing")
+        shop.corrupt()
+        say(FAULT_AT, "💥 Northwind's catalog refresh lands with the category column scrambled between products")
+        fired = minute_by_minute(FAULT_AT + timedelta(minutes=15), stop_on="fire")
+        if fired is None:
+            raise RuntimeError("the relevance monitor did not fire; is it in the plan (services[].detectors)?")
+        incident_id = fired["incident_id"]
+        alert = http.get(f"/api/v1/incidents/{incident_id}", headers=auth).json()["alerts"][0]
+        evidence = alert["custom_details"]["evidence"]
+        say(clock.now(), f"🚨 relevance monitor fires: {evidence['window']['rate']:.2f} vs baseline "
+                         f"{evidence['baseline']:.2f} (CUSUM {evidence['statistic']:.0f} > {evidence['threshold']:.1f})"
+                         f"; incident #{incident_id} opened")
         advance_to(clock.now() + timedelta(seconds=1))  # the worker's next tick
         say(clock.now(), "😶 Aiko's phone is on silent at dinner; nobody acknowledges")
 
+        minute_by_minute(FAULT_AT + timedelta(minutes=19))
         advance_to(FAULT_AT + timedelta(minutes=19, seconds=10))
         http.post(f"/api/v1/incidents/{incident_id}/acknowledge", headers=auth,
                   json={"by": "Lucía Navarro"}).raise_for_status()
         say(clock.now(), "✋ Lucía acknowledges; escalation stops")
-        advance_to(FAULT_AT + timedelta(minutes=24))
+        minute_by_minute(FAULT_AT + timedelta(minutes=24))
         http.post(f"/api/v1/incidents/{incident_id}/notes", headers=auth, json={
             "by": "Lucía Navarro",
-            "text": "17:40 catalog delta has category/price swapped; holding it and checking the model",
+            "text": "17:40 catalog refresh has categories scrambled between products; holding it",
         }).raise_for_status()
-        advance_to(FAULT_AT + timedelta(minutes=29))
+        minute_by_minute(FAULT_AT + timedelta(minutes=29))
         http.post(f"/api/v1/incidents/{incident_id}/mitigate", headers=auth, json={
             "by": "Lucía Navarro",
-            "note": "storefront on popularity fallback; feed pinned to the 16:40 batch",
+            "note": "feed pinned to the 17:25 batch; the model serves from the good catalog again",
         }).raise_for_status()
-        say(clock.now(), "🛟 fallback on, feed rolled back to the last good batch: shoppers see sensible items")
-        advance_to(FAULT_AT + timedelta(minutes=44))
-        http.post("/v2/enqueue", json={
-            "routing_key": routing_key, "event_action": "resolve", "dedup_key": "recs-relevance/northwind",
-        }).raise_for_status()
-        advance_to(clock.now())
-        say(clock.now(), "✅ relevance back to 0.67 with the good batch; the monitor resolves the alert")
+        shop.restore()
+        say(clock.now(), "🛟 feed rolled back to the last good batch: shoppers see sensible items")
+        if minute_by_minute(FAULT_AT + timedelta(minutes=60), stop_on="resolve") is not None:
+            say(clock.now(), f"✅ relevance back to {shop.relevance():.2f}; the monitor resolves its alert")
         advance_to(clock.now() + timedelta(minutes=61))
         say(clock.now(), "🔭 an hour of monitoring without a recurrence: the incident closes")
 

@@ -23,6 +23,7 @@ from onduty.web.api import (
     feeds,
     health,
     incidents,
+    metrics,
     oncall,
     playbook,
     reports,
@@ -84,7 +85,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.ingest_writer = ingest_writer(container)
     app.state.rate_limiter = rate_limiter(container.settings)
     for module in (events, alerting, feeds, incidents, playbook, comms, oncall, schedules, calendar, health,
-                   reviews, reports):
+                   reviews, reports, metrics):
         app.include_router(module.router)
     mount_ui(app)
     app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes,

@@ -19,6 +19,7 @@ from onduty.adapters.db.account_store import AccountStore
 from onduty.adapters.db.alert_store import AlertStore
 from onduty.adapters.db.audit_store import AuditStore
 from onduty.adapters.db.comms_store import CommsStore
+from onduty.adapters.db.detector_store import DetectorStore
 from onduty.adapters.db.feed_store import FeedStore
 from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.adapters.db.playbook_store import PlaybookStore
@@ -46,7 +47,7 @@ def _directory_for(sha256: str, document: dict[str, Any]) -> Directory:
 
 
 class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleStore, AccountStore,
-               ReviewStore, AuditStore, CommsStore):
+               ReviewStore, AuditStore, CommsStore, DetectorStore):
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"

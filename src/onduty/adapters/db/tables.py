@@ -548,6 +548,17 @@ audit_seals = Table(
     Index("uq_audit_seals_source_row", "source", "row_id", unique=True),
 )
 
+detector_states = Table(
+    "detector_states", metadata,
+    Column("service_id", String(64), primary_key=True),
+    Column("detector_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # learning, ok, firing
+    Column("state", Json, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 mapper_registry = registry()
 
 
