@@ -28,7 +28,7 @@ COMMANDS = [["plan", "check"], ["plan", "apply"], ["keys", "create"], ["incident
             ["pir", "1", "export"], ["pir", "1", "actions", "add"], ["pir", "1", "actions", "update"],
             ["pir", "1", "actions", "list"], ["report", "summary"], ["keys", "list"],
             ["keys", "revoke"], ["audit", "verify"], ["incidents", "comms", "draft"], ["incidents", "comms", "check"],
-            ["incidents", "comms", "send"]]
+            ["incidents", "comms", "send"], ["incidents", "security-notified"]]
 
 
 @pytest.fixture

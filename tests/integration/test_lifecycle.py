@@ -277,3 +277,23 @@ def test_becoming_a_security_incident_engages_legal_and_starts_its_deadline(
     assert clocks["security_notice"] == incident(full, incident_id).created_at + timedelta(hours=72)
     with pytest.raises(ValueError, match="already of type security"):
         change_type(full.db, incident_id, "security", "API keys found in a public repository", "hannah", clock.now())
+
+
+def test_recording_the_security_notification_meets_its_deadline(
+    full: Container, pager: RecordingChannel, clock: SimulatedClock
+) -> None:
+    from onduty.app.clocks import clocks_for
+    from onduty.app.incidents import record_security_notice
+
+    incident_id = trigger(full, severity="error")
+    change_type(full.db, incident_id, "security", "API keys found in a public repository", "hannah", clock.now())
+    with pytest.raises(ValueError, match="say who was notified"):
+        record_security_notice(full.db, incident_id, "  ", "hannah", clock.now())
+    clock.advance(timedelta(hours=20))
+    entry = record_security_notice(full.db, incident_id, "CNPD via the breach form, ref 2026-118", "hannah",
+                                   clock.now())
+    assert entry.kind == "security.notified" and "CNPD" in entry.message
+    with full.db.transaction() as store:
+        states = {k.name: k.state for k in clocks_for(store.directory(), incident(full, incident_id),
+                                                      store.timeline(incident_id), clock.now())}
+    assert states["security_notice"] == "met"

@@ -83,13 +83,25 @@ def change_status(
 
 
 def add_note(
-    txs: Transactions, incident_id: int, text: str, actor: str, now: datetime, client_id: str | None = None
+    txs: Transactions, incident_id: int, text: str, actor: str, now: datetime, client_id: str | None = None,
+    kind: str = "note",
 ) -> TimelineEntry:
     if not text.strip():
         raise ValueError("a note needs some text")
     with txs() as store:
         if store.incident(incident_id, client_id) is None:
             raise NotFound(f"incident {incident_id} not found")
-        entry = TimelineEntry(now, "note", text.strip(), actor)
+        entry = TimelineEntry(now, kind, text.strip(), actor)
         store.append(incident_id, [entry])
         return entry
+
+
+def record_security_notice(
+    txs: Transactions, incident_id: int, whom: str, actor: str, now: datetime, client_id: str | None = None
+) -> TimelineEntry:
+    """The authorities or the people whose data is affected were notified: this meets the security
+    incident's notification deadline (its `security_notice` clock)."""
+    if not whom.strip():
+        raise ValueError("say who was notified, e.g. 'CNPD, by the breach form, reference 2026-118'")
+    return add_note(txs, incident_id, f"Security notification sent: {whom.strip()}", actor, now, client_id,
+                    kind="security.notified")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from onduty.app.incidents import add_note, change_status, clocks_for
+from onduty.app.incidents import add_note, change_status, clocks_for, record_security_notice
 from onduty.app.lifecycle import change_severity
 from onduty.app.ports import IncidentFilter
 from onduty.app.roles import assign_role, roles_of
@@ -165,6 +165,21 @@ def note(incident_id: IdArg, text: Annotated[str, typer.Argument(help="The note.
     with friendly_errors():
         add_note(c.db, incident_id, text, by or current_user(), c.clock.now())
     out.print(f"[green]✓[/] noted on incident {incident_id}")
+
+
+@incidents_app.command("security-notified")
+def security_notified(
+    incident_id: IdArg, whom: Annotated[str, typer.Argument(help="Who was notified, how, and any reference.")],
+    by: ByOpt = "",
+) -> None:
+    """Record that a security incident's notification went out; this meets its notification deadline.
+
+    Example: [bold]onduty incidents security-notified 31 "CNPD via the breach form, ref 2026-118"[/]
+    """
+    c = container()
+    with friendly_errors():
+        record_security_notice(c.db, incident_id, whom, by or current_user(), c.clock.now())
+    out.print(f"[green]✓[/] security notification recorded on incident {incident_id}")
 
 
 @incidents_app.command("severity")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from onduty.app.incidents import add_note, change_status
+from onduty.app.incidents import add_note, change_status, record_security_notice
 from onduty.app.lifecycle import change_severity
 from onduty.app.ports import ApiKey, IncidentFilter, NotFound
 from onduty.app.roles import assign_role, roles_of
@@ -103,6 +103,18 @@ def note(request: Request, incident_id: int, key: Responder, body: NoteIn) -> Ti
     try:
         entry = add_note(container.db, incident_id, body.text, body.by or f"api ({key.role} key)",
                          container.clock.now(), key.client_id)
+    except NotFound:
+        raise _not_found(incident_id) from None
+    return TimelineOut.of(entry)
+
+
+@router.post("/{incident_id}/security-notified", response_model=TimelineOut, status_code=201)
+def security_notified(request: Request, incident_id: int, key: Responder, body: NoteIn) -> TimelineOut:
+    """Record that the security notification went out (`text`: to whom, how, reference); meets its clock."""
+    container = request.app.state.container
+    try:
+        entry = record_security_notice(container.db, incident_id, body.text, body.by or f"api ({key.role} key)",
+                                       container.clock.now(), key.client_id)
     except NotFound:
         raise _not_found(incident_id) from None
     return TimelineOut.of(entry)
