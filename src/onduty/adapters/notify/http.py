@@ -13,11 +13,14 @@ import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import orjson
 
+from onduty.adapters.notify.render import Summary, summarize
 from onduty.app.ports import DeliveryError
 from onduty.domain.incidents import OutboxMessage
 from onduty.domain.model import Directory
@@ -156,3 +159,21 @@ def post(client: httpx.Client, message: OutboxMessage, content: bytes, headers: 
     detail = answer.body[:200].decode("utf-8", "replace").strip()
     permanent = 400 <= answer.status_code < 500 and answer.status_code not in RETRYABLE_STATUS
     raise DeliveryError(f"HTTP {answer.status_code}" + (f": {detail}" if detail else ""), permanent=permanent)
+
+
+class ChatChannel:
+    """A chat incoming webhook (Slack, Teams): the outbox message summarised, shaped by `payload`,
+    POSTed as JSON through the address checks."""
+
+    def __init__(self, public_url: str = "", client: httpx.Client | None = None, timeout: float = 10.0,
+                 resolve: Resolver = system_resolver):
+        self.resolve = resolve
+        self.public_url = public_url
+        self.client = client or new_client(timeout)
+
+    def payload(self, summary: Summary) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def send(self, message: OutboxMessage, now: datetime) -> str:
+        content = orjson.dumps(self.payload(summarize(message, self.public_url)))
+        return post(self.client, message, content, {"content-type": "application/json"}, self.resolve)

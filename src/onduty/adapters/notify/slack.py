@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-import httpx
-import orjson
-
-from onduty.adapters.notify.http import Resolver, new_client, post, system_resolver
-from onduty.adapters.notify.render import Summary, summarize
-from onduty.domain.incidents import OutboxMessage
+from onduty.adapters.notify.http import ChatChannel
+from onduty.adapters.notify.render import Summary
 
 SECTION_CHARS = 2900  # Slack refuses section texts over 3000 characters
 
@@ -45,13 +40,6 @@ def blocks(summary: Summary) -> dict[str, Any]:
     return {"text": summary.title, "blocks": items}
 
 
-class SlackChannel:
-    def __init__(self, public_url: str = "", client: httpx.Client | None = None, timeout: float = 10.0,
-                 resolve: Resolver = system_resolver):
-        self.resolve = resolve
-        self.public_url = public_url
-        self.client = client or new_client(timeout)
-
-    def send(self, message: OutboxMessage, now: datetime) -> str:
-        content = orjson.dumps(blocks(summarize(message, self.public_url)))
-        return post(self.client, message, content, {"content-type": "application/json"}, self.resolve)
+class SlackChannel(ChatChannel):
+    def payload(self, summary: Summary) -> dict[str, Any]:
+        return blocks(summary)

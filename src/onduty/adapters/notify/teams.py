@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import httpx
-import orjson
-
-from onduty.adapters.notify.http import Resolver, new_client, post, system_resolver
-from onduty.adapters.notify.render import Summary, summarize
-from onduty.domain.incidents import OutboxMessage
+from onduty.adapters.notify.http import ChatChannel
+from onduty.adapters.notify.render import Summary
 
 
 def adaptive_card(summary: Summary) -> dict[str, Any]:
@@ -35,13 +30,6 @@ def adaptive_card(summary: Summary) -> dict[str, Any]:
     }]}
 
 
-class TeamsChannel:
-    def __init__(self, public_url: str = "", client: httpx.Client | None = None, timeout: float = 10.0,
-                 resolve: Resolver = system_resolver):
-        self.resolve = resolve
-        self.public_url = public_url
-        self.client = client or new_client(timeout)
-
-    def send(self, message: OutboxMessage, now: datetime) -> str:
-        content = orjson.dumps(adaptive_card(summarize(message, self.public_url)))
-        return post(self.client, message, content, {"content-type": "application/json"}, self.resolve)
+class TeamsChannel(ChatChannel):
+    def payload(self, summary: Summary) -> dict[str, Any]:
+        return adaptive_card(summary)
