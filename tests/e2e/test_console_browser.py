@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's Chromium driven by Playwright) against a real `onduty serve`:
-sign in, watch a note arrive without reloading, acknowledge, add a note, resolve, read the timeline; a client
-contact sees their incident in the portal and gets 404 for another client's. Screenshots go to build/screenshots/.
+sign in, watch a note arrive without reloading, acknowledge, add a note, resolve, open the drafted review,
+see the reports, read the timeline; a client contact sees their incident in the portal and gets 404 for another
+client's. Screenshots go to build/screenshots/.
 """
 
 from __future__ import annotations
@@ -139,6 +140,16 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     expect(page.locator(".state .status")).to_have_text(re.compile("✓ Resolved|◑ Monitoring"))
     expect(timeline).to_contain_text("Resolved by Lucía Navarro: good batch restored")
     expect(page.get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
+    page.get_by_role("link", name="Open the post-incident review").click()
+    expect(page).to_have_url(f"{base}/incidents/{northwind}/review")
+    expect(page.get_by_role("heading", name="Summary (required)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Root cause (required)")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Recommendations irrelevant on the storefront")
+    _shot(page, "review.png")
+    page.goto(f"{base}/reports")
+    expect(page.get_by_role("img", name=re.compile("Incidents per month"))).to_be_visible()
+    _shot(page, "reports.png")
+    page.goto(f"{base}/incidents/{northwind}")
     page.get_by_label("Show").select_option("note")
     expect(page).to_have_url(f"{base}/incidents/{northwind}?kind=note")
     expect(timeline.locator("li")).to_have_count(3)

@@ -80,6 +80,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/incidents/{incident_id}/requests"): {"text": "please check", "due": "30m"},
     ("POST", "/api/v1/incidents/{incident_id}/workarounds"): {"text": "pin the feed"},
     ("POST", "/api/v1/incidents/{incident_id}/severity"): {"severity": "sev2", "reason": "a reason"},
+    ("POST", "/api/v1/incidents/{incident_id}/escalate"): {"reason": "a reason"},
     ("POST", "/api/v1/incidents/{incident_id}/roles"): {"role": "commander", "person": "{person_id}"},
     ("POST", "/api/v1/schedules/{schedule_id}/swaps"): {
         "shift_at": "2026-11-21T10:00:00Z", "with_shift_at": "2026-11-28T10:00:00Z"},

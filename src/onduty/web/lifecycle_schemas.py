@@ -55,3 +55,11 @@ class ClockOut(BaseModel):
     def of(cls, clock: Clock, now: datetime) -> ClockOut:
         return cls(clock=clock.name, due=clock.due, state=clock.state, met_at=clock.met_at,
                    seconds_left=clock.left(now).total_seconds())
+
+
+class EscalateIn(BaseModel):
+    """Why the next level is paged now."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=4000, examples=["the on-call cannot reach the feature store"])
+    by: str | None = Field(None, max_length=120)

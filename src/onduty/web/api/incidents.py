@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from onduty.app.escalate import CannotEscalate, escalate_now
 from onduty.app.incidents import add_note, change_status, record_security_notice
 from onduty.app.lifecycle import change_severity
 from onduty.app.ports import ApiKey, IncidentFilter, NotFound
@@ -15,7 +16,7 @@ from onduty.domain.severity import Severity
 from onduty.web.alerting_schemas import IncidentDetailOut
 from onduty.web.api.alerting import incident_detail
 from onduty.web.auth import Responder, Viewer
-from onduty.web.lifecycle_schemas import RoleIn, RoleOut, SeverityIn
+from onduty.web.lifecycle_schemas import EscalateIn, RoleIn, RoleOut, SeverityIn
 from onduty.web.schemas import ActionIn, IncidentOut, NoteIn, TimelineOut
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -95,6 +96,20 @@ def mitigate(request: Request, incident_id: int, key: Responder, body: ActionIn 
 @router.post("/{incident_id}/resolve", response_model=IncidentOut)
 def resolve(request: Request, incident_id: int, key: Responder, body: ActionIn | None = None) -> IncidentOut:
     return _act(request, incident_id, "resolved", key, body)
+
+
+@router.post("/{incident_id}/escalate", response_model=IncidentOut)
+def escalate(request: Request, incident_id: int, key: Responder, body: EscalateIn) -> IncidentOut:
+    """Page the next escalation level now, with the reason; 409 when closed or already at the last level."""
+    container = request.app.state.container
+    try:
+        incident = escalate_now(container.db, incident_id, body.reason, body.by or f"api ({key.role} key)",
+                                container.clock.now(), key.client_id)
+    except NotFound:
+        raise _not_found(incident_id) from None
+    except CannotEscalate as exc:
+        raise HTTPException(409, str(exc)) from None
+    return IncidentOut.of(incident)
 
 
 @router.post("/{incident_id}/notes", response_model=TimelineOut, status_code=201)

@@ -6,7 +6,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from onduty.web.ui import alerting, command, console, playbook, portal, schedules, signin
+from onduty.web.ui import (
+    alerting,
+    command,
+    console,
+    playbook,
+    portal,
+    portal_reviews,
+    reports,
+    reviews,
+    schedules,
+    signin,
+)
 from onduty.web.ui.render import HERE, page
 from onduty.web.ui.session import LoginThrottle, PageError, SignedOut, login_url
 
@@ -15,7 +26,7 @@ def mount_ui(app: FastAPI) -> None:
     """Add the console's pages, its static files and the HTML error pages (the JSON API is untouched)."""
     app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, console, command, playbook, schedules, alerting, portal):
+    for module in (signin, console, command, playbook, reviews, reports, schedules, alerting, portal_reviews, portal):
         app.include_router(module.router)
 
     @app.exception_handler(SignedOut)

@@ -1,4 +1,4 @@
-"""Incident command in the console: change the severity with a reason, and assign or hand over roles."""
+"""Incident command in the console: change the severity with a reason, escalate now, assign or hand over roles."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from onduty.app.escalate import CannotEscalate, escalate_now
 from onduty.app.lifecycle import change_severity
 from onduty.app.ports import NotFound
 from onduty.app.roles import assign_role, roles_of
@@ -66,3 +67,19 @@ def assign(
     except ValueError as exc:
         raise PageError(400, f"{exc}.") from None
     return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/escalate")
+def escalate(
+    request: Request, incident_id: int, person: Acting, reason: Annotated[str, Form(max_length=4000)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(csrf, person.csrf)
+    container = request.app.state.container
+    try:
+        escalate_now(container.db, incident_id, reason, person.name, container.clock.now())
+    except NotFound:
+        raise PageError(404, f"Incident {incident_id} not found.") from None
+    except CannotEscalate as exc:
+        raise PageError(409 if reason.strip() else 400, f"{exc}.") from None
+    return RedirectResponse(f"/incidents/{incident_id}", 303)

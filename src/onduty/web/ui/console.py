@@ -23,6 +23,7 @@ from onduty.web.alerting_schemas import AlertOut
 from onduty.web.ui.command import command_context
 from onduty.web.ui.playbook import playbook_for, step_state
 from onduty.web.ui.render import allowed_actions, clock_view, page
+from onduty.web.ui.reviews import has_review
 from onduty.web.ui.session import Acting, PageError, SignedIn, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -158,7 +159,8 @@ def incident_page(request: Request, incident_id: int, person: SignedIn, kind: st
     changes = changes_around(request.app.state.container.db, directory_services, context["incident"].created_at)
     report = playbook_for(request, incident_id)
     return page(request, "incident.html", {"person": person, "changes": changes, "report": report,
-                                           "step_state": step_state, **command_context(request, context["incident"]),
+                                           "step_state": step_state, "has_review": has_review(request, incident_id),
+                                           **command_context(request, context["incident"]),
                                            **context})
 
 

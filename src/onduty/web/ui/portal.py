@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from onduty.app.accounts import PORTAL_SESSION_LIFETIME, SignInRefused, portal_sign_in, sign_out
 from onduty.app.ports import IncidentFilter
 from onduty.domain.incidents import Incident
+from onduty.web.ui.portal_reviews import shared_reviews
 from onduty.web.ui.render import page
 from onduty.web.ui.session import PORTAL_COOKIE, Contact, PageError, check_csrf, set_cookie
 
@@ -46,9 +47,10 @@ def portal_home(request: Request, contact: Contact) -> Response:
     with request.app.state.container.db.transaction() as store:
         directory = store.directory()
         found = store.incidents(IncidentFilter(client_id=contact.client_id, limit=200))
+        shared = shared_reviews(store, [i.id for i in found if i.id is not None and not i.is_open])
     zone = directory.clients[contact.client_id].time_zone
     services = {s.id: s.name for s in directory.services.values() if s.client_id == contact.client_id}
-    return page(request, "portal.html", {"contact": contact, "zone": zone,
+    return page(request, "portal.html", {"contact": contact, "zone": zone, "shared": shared,
                                          "open": [_public(i, services) for i in found if i.is_open],
                                          "closed": [_public(i, services) for i in found if not i.is_open]})
 
@@ -58,12 +60,13 @@ def portal_incident(request: Request, incident_id: int, contact: Contact) -> Res
     with request.app.state.container.db.transaction() as store:
         directory = store.directory()
         incident = store.incident(incident_id, contact.client_id)
+        shared = shared_reviews(store, [incident_id]) if incident is not None else set()
     if incident is None:
         raise PageError(404, f"Incident {incident_id} not found.")
     services = {s.id: s.name for s in directory.services.values() if s.client_id == contact.client_id}
     return page(request, "portal_incident.html", {
         "contact": contact, "zone": directory.clients[contact.client_id].time_zone,
-        "item": _public(incident, services)})
+        "item": _public(incident, services), "shared": shared})
 
 
 @router.post("/sign-out")
