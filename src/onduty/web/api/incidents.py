@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -11,7 +12,7 @@ from onduty.app.incidents import add_note, change_status, record_security_notice
 from onduty.app.lifecycle import change_severity
 from onduty.app.ports import ApiKey, IncidentFilter, NotFound
 from onduty.app.roles import assign_role, roles_of
-from onduty.domain.incidents import STATUSES, IllegalTransition, Status
+from onduty.domain.incidents import STATUSES, IllegalTransition, Status, TimelineEntry
 from onduty.domain.severity import Severity
 from onduty.web.alerting_schemas import IncidentDetailOut
 from onduty.web.api.alerting import incident_detail
@@ -112,27 +113,27 @@ def escalate(request: Request, incident_id: int, key: Responder, body: EscalateI
     return IncidentOut.of(incident)
 
 
-@router.post("/{incident_id}/notes", response_model=TimelineOut, status_code=201)
-def note(request: Request, incident_id: int, key: Responder, body: NoteIn) -> TimelineOut:
+def _write_entry(request: Request, incident_id: int, key: ApiKey, body: NoteIn,
+                 write: Callable[..., TimelineEntry]) -> TimelineOut:
+    """One timeline entry written by `write(txs, incident_id, text, actor, now, client_id)`."""
     container = request.app.state.container
     try:
-        entry = add_note(container.db, incident_id, body.text, body.by or f"api ({key.role} key)",
-                         container.clock.now(), key.client_id)
+        entry = write(container.db, incident_id, body.text, body.by or f"api ({key.role} key)",
+                      container.clock.now(), key.client_id)
     except NotFound:
         raise _not_found(incident_id) from None
     return TimelineOut.of(entry)
+
+
+@router.post("/{incident_id}/notes", response_model=TimelineOut, status_code=201)
+def note(request: Request, incident_id: int, key: Responder, body: NoteIn) -> TimelineOut:
+    return _write_entry(request, incident_id, key, body, add_note)
 
 
 @router.post("/{incident_id}/security-notified", response_model=TimelineOut, status_code=201)
 def security_notified(request: Request, incident_id: int, key: Responder, body: NoteIn) -> TimelineOut:
     """Record that the security notification went out (`text`: to whom, how, reference); meets its clock."""
-    container = request.app.state.container
-    try:
-        entry = record_security_notice(container.db, incident_id, body.text, body.by or f"api ({key.role} key)",
-                                       container.clock.now(), key.client_id)
-    except NotFound:
-        raise _not_found(incident_id) from None
-    return TimelineOut.of(entry)
+    return _write_entry(request, incident_id, key, body, record_security_notice)
 
 
 @router.post("/{incident_id}/severity", response_model=IncidentOut)
