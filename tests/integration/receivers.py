@@ -43,9 +43,8 @@ class HttpReceiver:
         return [r for r in self.requests if r.path == path]
 
 
-@pytest.fixture
-def http_receiver() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
+def serve_http(receiver: HttpReceiver, port: int = 0) -> ThreadingHTTPServer:
+    """Answer for `receiver` on loopback `port` (0: any free one); `stop_http` closes the port again."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -60,13 +59,24 @@ def http_receiver() -> Iterator[HttpReceiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_http(server: ThreadingHTTPServer) -> None:
+    """Stop answering and close the port: senders get 'connection refused'."""
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    server = serve_http(receiver)
+    yield receiver
+    stop_http(server)
 
 
 @dataclass

@@ -12,6 +12,9 @@ from onduty.domain.model import ContactMethod
 MAX_ATTEMPTS = 4
 FIRST_BACKOFF = timedelta(seconds=10)
 MAX_BACKOFF = timedelta(minutes=5)
+# A person's last contact method has nothing to fall back to: it keeps retrying a transient error every
+# MAX_BACKOFF for this long, so a channel that is down for minutes loses nothing when it comes back.
+LAST_CONTACT_RETRIES_FOR = timedelta(hours=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -87,8 +90,18 @@ def record_delivered(txs: Transactions, message_id: int, receipt: str, now: date
         )])
 
 
+def _keeps_retrying(message: OutboxMessage, has_next: bool, resolved: bool, now: datetime) -> bool:
+    """Past MAX_ATTEMPTS only the last contact method retries, for a while; a page stops once resolved."""
+    if has_next or now - message.created_at >= LAST_CONTACT_RETRIES_FOR:
+        return False
+    return not (resolved and _noun(message)[0] == "page")
+
+
 def record_failed(txs: Transactions, message_id: int, error: str, permanent: bool, now: datetime) -> None:
-    """Retry with backoff; after the last attempt (or a permanent error) fall back to the next contact."""
+    """Retry with backoff; after the last attempt (or a permanent error) fall back to the next contact.
+
+    Every failure is on the incident's timeline. The last contact method keeps retrying (see
+    LAST_CONTACT_RETRIES_FOR) instead of giving up while its channel is down."""
     with txs() as store:
         message = store.outbox_message(message_id)
         if message is None or message.status == "delivered":
@@ -98,9 +111,14 @@ def record_failed(txs: Transactions, message_id: int, error: str, permanent: boo
         who = _who(message, names)
         message.last_error, message.lease_until = error[:500], None
         data = {"person": message.person_id, "channel": message.channel, "attempt": message.attempts,
-                "error": error[:500]}
+                "error": error[:500], "idempotency_key": message.idempotency_key}
         prefix, noun = _noun(message)
-        if not permanent and message.attempts < MAX_ATTEMPTS:
+        person = directory.people.get(message.person_id)
+        incident = store.incident(message.incident_id)
+        next_index = message.contact_index + 1
+        has_next = person is not None and incident is not None and next_index < len(person.contacts)
+        resolved = incident is not None and incident.status == "resolved"
+        if not permanent and (message.attempts < MAX_ATTEMPTS or _keeps_retrying(message, has_next, resolved, now)):
             message.status = "pending"
             message.next_attempt_at = now + backoff(message.attempts)
             store.append(message.incident_id, [TimelineEntry(
@@ -114,10 +132,7 @@ def record_failed(txs: Transactions, message_id: int, error: str, permanent: boo
         entries = [TimelineEntry(
             now, f"{prefix}.failed", f"{noun} to {who} via {message.channel} failed for good: {error}", data=data
         )]
-        person = directory.people.get(message.person_id)
-        incident = store.incident(message.incident_id)
-        next_index = message.contact_index + 1
-        if person is not None and incident is not None and next_index < len(person.contacts):
+        if has_next and person is not None and incident is not None:
             base = message.idempotency_key.rsplit(":c", 1)[0]
             extra = {k: v for k, v in message.payload["body"].items()
                      if k not in ("idempotency_key", "incident", "person")}  # keeps event, notification, clock
