@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,7 @@ from onduty.domain.incidents import TimelineEntry
 from onduty.engine.worker import TickReport
 from tests.conftest import advance
 from tests.integration.comms_plan import apply_text, comms_container
-from tests.integration.receivers import (  # noqa: F401
-    HttpReceiver, SmtpReceiver, serve_http, smtp_receiver, stop_http,
-)
+from tests.integration.receivers import HttpReceiver, SmtpReceiver, serve_http, smtp_receiver, stop_http  # noqa: F401
 from tests.integration.test_escalation import trigger
 
 OUTAGE = timedelta(minutes=10)
@@ -190,7 +189,7 @@ def test_a_channel_down_for_ten_minutes_loses_no_page_and_holds_up_no_escalation
     assert lena_attempts == [300, 310, 330, 370, 450]
     assert seconds(after, "page.delivered", "lena", start) == [610]
     for attempts in (omar_attempts, lena_attempts):
-        gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(attempts)]
         assert gaps == sorted(gaps) and len(set(gaps)) == len(gaps)  # growing backoff
 
     # Every failed attempt (pages, and the reminders that their acknowledgement is due) is on the
