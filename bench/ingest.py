@@ -110,7 +110,8 @@ def onduty_server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str
     """A fresh database with the sample plan, an integration key, and `onduty serve` on loopback."""
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     env = {**os.environ, "ONDUTY_DATABASE_URL": url, "ONDUTY_INGEST_RATE_PER_KEY": "1e9",
-           "ONDUTY_INGEST_BURST_PER_KEY": "1e9"}
+           "ONDUTY_INGEST_BURST_PER_KEY": "1e9", "ONDUTY_INGEST_RATE_PER_CLIENT": "1e9",
+           "ONDUTY_INGEST_BURST_PER_CLIENT": "1e9"}
     plan, receiver = loopback_plan(workdir)
     onduty(env, "plan", "apply", str(plan))
     key = onduty(env, "keys", "create", "--service", SERVICE)

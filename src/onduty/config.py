@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     delivery_threads: int = 0  # pages sent at once by one worker; 0: 4 on PostgreSQL, 1 on SQLite
     ingest_rate_per_key: float = 100.0  # events a second per integration key, sustained
     ingest_burst_per_key: float = 2000.0  # events a key may send at once before the rate applies
+    ingest_rate_per_client: float = 300.0  # events a second for all of one client's integration keys together
+    ingest_burst_per_client: float = 5000.0
     max_body_bytes: int = 4 * 1024 * 1024  # larger ingest bodies are refused with 413
     max_feed_bytes: int = 256 * 1024 * 1024  # larger feed batches are refused with 413
     ingest_batch_events: int = 2000  # at most this many events per group commit

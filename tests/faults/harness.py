@@ -276,7 +276,8 @@ def run(config: Config, workdir: Path) -> dict[str, Any]:
     plan.write_text(PLAN.format(url=receiver.url, ack_timeout=config.ack_timeout))
     env = {**os.environ, "ONDUTY_DATABASE_URL": config.database_url,
            "ONDUTY_DELIVERY_LEASE_SECONDS": str(config.lease_seconds),
-           "ONDUTY_INGEST_RATE_PER_KEY": "100000", "ONDUTY_INGEST_BURST_PER_KEY": "100000"}
+           "ONDUTY_INGEST_RATE_PER_KEY": "100000", "ONDUTY_INGEST_BURST_PER_KEY": "100000",
+           "ONDUTY_INGEST_RATE_PER_CLIENT": "100000", "ONDUTY_INGEST_BURST_PER_CLIENT": "100000"}
     onduty_command(env, "plan", "apply", str(plan))
     routing_key = onduty_command(env, "keys", "create", "--service", "shop-api")
     port = free_port()

@@ -36,7 +36,8 @@ def setup(postgres_url: str, tmp_path: Path) -> Iterator[tuple[dict[str, str], s
     plan = tmp_path / "faults.yaml"
     plan.write_text(PLAN.format(url=receiver.url, ack_timeout=2))
     env = {**os.environ, "ONDUTY_DATABASE_URL": postgres_url, "ONDUTY_DELIVERY_LEASE_SECONDS": "3",
-           "ONDUTY_INGEST_RATE_PER_KEY": "100000", "ONDUTY_INGEST_BURST_PER_KEY": "100000"}
+           "ONDUTY_INGEST_RATE_PER_KEY": "100000", "ONDUTY_INGEST_BURST_PER_KEY": "100000",
+           "ONDUTY_INGEST_RATE_PER_CLIENT": "100000", "ONDUTY_INGEST_BURST_PER_CLIENT": "100000"}
     onduty_command(env, "plan", "apply", str(plan))
     routing_key = onduty_command(env, "keys", "create", "--service", "shop-api")
     try:

@@ -211,3 +211,45 @@ def test_rate_limit_per_key_answers_429_with_retry_after(http: TestClient, key: 
     assert http.post("/v2/enqueue", json={**body, "routing_key": other}).status_code == 202  # per key
     now[0] = 1.0
     assert http.post("/v2/enqueue", json=body).status_code == 202
+
+
+def test_a_client_with_many_integration_keys_is_limited_as_a_whole(http: TestClient, container: Container) -> None:
+    from onduty.web.limits import RateLimiter
+
+    now = [0.0]
+    http.app.state.client_rate_limiter = RateLimiter(rate=1.0, burst=4, clock=lambda: now[0])  # type: ignore[attr-defined]
+    at = container.clock.now()
+    northwind = [create_integration_key(container.db, s, at) for s in ("catalog-feed", "recs-model", "recs-api")]
+    tidewater = create_integration_key(container.db, "eta-model", at)
+
+    def pagerduty(key: str) -> Any:
+        return http.post("/v2/enqueue", json={"routing_key": key, "event_action": "trigger",
+                                               "payload": {"summary": "s", "source": "m", "severity": "error"}})
+
+    def change(key: str) -> Any:
+        return http.post("/v2/change/enqueue", json={"routing_key": key, "payload": {"summary": "deploy v2"}})
+
+    def native(key: str) -> Any:
+        return http.post("/api/v1/alerts", headers={"Authorization": f"Bearer {key}"},
+                         json={"summary": "relevance collapsed", "severity": "critical"})
+
+    def alertmanager(key: str) -> Any:
+        return http.post(f"/integrations/alertmanager/{key}", json=am_body(am_alert("Relevance")))
+
+    # Four events from three keys of one client fill its bucket; each key alone is far below its own rate.
+    assert [pagerduty(k).status_code for k in northwind] + [change(northwind[0]).status_code] == [202] * 4
+    for send in (pagerduty, change, native, alertmanager):  # the fast ingest path and the routed one alike
+        limited = send(northwind[2])
+        assert limited.status_code == 429 and limited.headers["Retry-After"] == "1", send.__name__
+        assert "client 'northwind' (all its integration keys together)" in limited.text, send.__name__
+    assert pagerduty(tidewater).status_code == 202  # another client has a bucket of its own
+    now[0] = 1.0
+    assert pagerduty(northwind[1]).status_code == 202
+
+
+def test_ingest_client_limits_have_defaults_above_one_keys() -> None:
+    from onduty.config import Settings
+
+    settings = Settings()
+    assert settings.ingest_rate_per_client > settings.ingest_rate_per_key
+    assert settings.ingest_burst_per_client > settings.ingest_burst_per_key

@@ -32,7 +32,7 @@ from onduty.web.api import (
 )
 from onduty.web.auth import KeyCache
 from onduty.web.body_limit import BodyLimit
-from onduty.web.ingest import ingest_writer, rate_limiter
+from onduty.web.ingest import client_rate_limiter, ingest_writer, rate_limiter
 from onduty.web.limits import RateLimiter
 from onduty.web.ui import mount_ui
 
@@ -84,6 +84,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.integration_key_cache = KeyCache()
     app.state.ingest_writer = ingest_writer(container)
     app.state.rate_limiter = rate_limiter(container.settings)
+    app.state.client_rate_limiter = client_rate_limiter(container.settings)
     for module in (events, alerting, feeds, incidents, playbook, comms, oncall, schedules, calendar, health,
                    reviews, reports, metrics):
         app.include_router(module.router)

@@ -1,4 +1,4 @@
-"""Build the ingest machinery of one app: the group-commit writer and the per-key rate limiter."""
+"""Build the ingest machinery of one app: the group-commit writer and the rate limiters (per key, per client)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,8 @@ def ingest_writer(container: Container) -> IngestWriter:
 
 def rate_limiter(settings: Settings) -> RateLimiter:
     return RateLimiter(settings.ingest_rate_per_key, settings.ingest_burst_per_key)
+
+
+def client_rate_limiter(settings: Settings) -> RateLimiter:
+    """All of one client's integration keys together: many keys cannot add up to a flood."""
+    return RateLimiter(settings.ingest_rate_per_client, settings.ingest_burst_per_client)

@@ -171,10 +171,14 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
             insert(t.integration_keys).values(key_hash=key_hash, service_id=service_id, created_at=now)
         )
 
-    def service_for_key(self, key_hash: str) -> str | None:
-        return self.session.scalar(
-            select(t.integration_keys.c.service_id).where(t.integration_keys.c.key_hash == key_hash)
-        )
+    def service_for_key(self, key_hash: str) -> tuple[str, str] | None:
+        """(service, client) of an integration key."""
+        keys, services = t.integration_keys.c, t.services.c
+        row = self.session.execute(
+            select(keys.service_id, services.client_id).join(t.services, services.id == keys.service_id)
+            .where(keys.key_hash == key_hash)
+        ).first()
+        return None if row is None else (row.service_id, row.client_id)
 
     def add_api_key(self, key_hash: str, role: Role, client_id: str | None, now: datetime,
                     prefix: str | None = None, expires_at: datetime | None = None) -> int:

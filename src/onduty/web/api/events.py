@@ -2,13 +2,15 @@
 webhooks (`/integrations/alertmanager/{key}`) and onduty's own `/api/v1/alerts`.
 
 Events go to the group-commit writer; each request is answered 2xx only after its events are
-committed, 503 (retry) when they cannot be stored, 413 past the body limit, 429 past the key's rate.
+committed, 503 (retry) when they cannot be stored, 413 past the body limit, 429 past the key's rate or
+its client's (all of the client's integration keys together).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -65,28 +67,42 @@ async def body_json(request: Request) -> Any:
         raise InvalidEvent([f"the request body is not valid JSON: {exc}"]) from None
 
 
-def _lookup(request: Request, key_hash: str) -> str | None:
+@dataclass(frozen=True)
+class KeyOwner:
+    """Who an integration key sends for: its service, that service's client, and the key's hash."""
+
+    service_id: str
+    client_id: str
+    key_hash: str
+
+
+def _lookup(request: Request, key_hash: str) -> KeyOwner | None:
     with request.app.state.container.db.transaction() as store:
-        found: str | None = store.service_for_key(key_hash)
-        return found
+        found: tuple[str, str] | None = store.service_for_key(key_hash)
+        return None if found is None else KeyOwner(found[0], found[1], key_hash)
 
 
-async def service_for(request: Request, routing_key: str) -> tuple[str | None, str]:
-    """(the key's service or None, the key's hash); lookups are cached briefly."""
+async def service_for(request: Request, routing_key: str) -> KeyOwner | None:
+    """The key's service and client, or None for an unknown key; lookups are cached briefly."""
     key_hash = hash_key(routing_key)
     cache = request.app.state.integration_key_cache
-    service = cache.get(key_hash)
-    if service is None:
-        service = await run_in_threadpool(_lookup, request, key_hash)
-        if service is not None:
-            cache.put(key_hash, service)
-    return (service if isinstance(service, str) else None), key_hash
+    owner = cache.get(key_hash)
+    if owner is None:
+        owner = await run_in_threadpool(_lookup, request, key_hash)
+        if owner is not None:
+            cache.put(key_hash, owner)
+    return owner if isinstance(owner, KeyOwner) else None
 
 
-def check_rate(request: Request, key_hash: str, cost: int, refuse: Any) -> None:
-    wait = request.app.state.rate_limiter.take(key_hash, cost)
+def check_rate(request: Request, owner: KeyOwner, cost: int, refuse: Any) -> None:
+    """429 past the key's own rate, or past its client's (all of that client's integration keys together)."""
+    wait = request.app.state.rate_limiter.take(owner.key_hash, cost)
+    scope = "this integration key"
+    if not wait:
+        wait = request.app.state.client_rate_limiter.take(owner.client_id, cost)
+        scope = f"client {owner.client_id!r} (all its integration keys together)"
     if wait > 0:
-        raise refuse([f"rate limit for this integration key exceeded; retry in {wait:.1f} s"], 429,
+        raise refuse([f"rate limit for {scope} exceeded; retry in {wait:.1f} s"], 429,
                      {"Retry-After": retry_after(wait)})
 
 
@@ -110,11 +126,11 @@ def plain_refusal(exc: InvalidEvent | BodyTooLarge | Refused, source: str) -> Re
 
 async def pagerduty_service(request: Request, routing_key: str) -> str:
     """The service a PagerDuty routing key belongs to, once the key is known and within its rate."""
-    service_id, key_hash = await service_for(request, routing_key)
-    if service_id is None:
+    owner = await service_for(request, routing_key)
+    if owner is None:
         raise pd_error([f"'routing_key' {UNKNOWN_KEY}"])
-    check_rate(request, key_hash, 1, pd_error)
-    return service_id
+    check_rate(request, owner, 1, pd_error)
+    return owner.service_id
 
 
 async def store_events(request: Request, items: Sequence[tuple[str, AlertEvent]], source: str) -> list[IngestResult]:
@@ -164,12 +180,12 @@ async def alertmanager(request: Request, key: str) -> Response:
     """Alertmanager webhook v4 or Grafana webhook: every alert of the group, firing or resolved."""
     try:
         events = parse_webhook(await body_json(request))
-        service_id, key_hash = await service_for(request, key)
-        if service_id is None:
+        owner = await service_for(request, key)
+        if owner is None:
             raise plain_error(f"the key in the URL {UNKNOWN_KEY}", 401, "alertmanager")
-        check_rate(request, key_hash, max(len(events), 1),
+        check_rate(request, owner, max(len(events), 1),
                    lambda errors, status, headers: plain_error(errors[0], status, "alertmanager", headers))
-        results = await store_events(request, [(service_id, e) for e in events], "alertmanager")
+        results = await store_events(request, [(owner.service_id, e) for e in events], "alertmanager")
     except (InvalidEvent, BodyTooLarge, Refused) as exc:
         return plain_refusal(exc, "alertmanager")
     counts: dict[str, int] = {}
@@ -188,12 +204,12 @@ async def native_alert(request: Request) -> Response:
         except ValidationError as exc:
             raise plain_error([{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
                                for e in exc.errors()], 400, "api") from None
-        service_id, key_hash = await service_for(request, routing_key)
-        if service_id is None:
+        owner = await service_for(request, routing_key)
+        if owner is None:
             raise plain_error("unknown integration key; create one with: onduty keys create --service SERVICE",
                               401, "api")
-        check_rate(request, key_hash, 1, lambda errors, status, headers: plain_error(errors, status, "api", headers))
-        (result,) = await store_events(request, [(service_id, alert.to_event())], "api")
+        check_rate(request, owner, 1, lambda errors, status, headers: plain_error(errors, status, "api", headers))
+        (result,) = await store_events(request, [(owner.service_id, alert.to_event())], "api")
     except (InvalidEvent, BodyTooLarge, Refused) as exc:
         return plain_refusal(exc, "api")
     return reply({"status": "accepted", "key": result.dedup_key, "action": result.decision.value,

@@ -53,12 +53,12 @@ def _check(request: Request, feed: str, path: Path, fmt: str, service_id: str) -
 async def feed_batch(request: Request, feed: str) -> Response:
     """Answer `accept` or `quarantine` with the findings; a quarantined batch raises the feed's alert."""
     key = bearer(request)
-    service_id, _ = await service_for(request, key)
-    if service_id is None:
+    owner = await service_for(request, key)
+    if owner is None:
         return reply({"detail": "unknown integration key; create one with: onduty keys create --service SERVICE"}, 401)
     container = request.app.state.container
     try:
-        spec = await run_in_threadpool(feed_spec, container.db, feed, service_id)
+        spec = await run_in_threadpool(feed_spec, container.db, feed, owner.service_id)
     except NotFound as exc:
         return reply({"detail": str(exc)}, 404)
     fmt = format_for_content_type(request.headers.get("content-type"), spec.format)
@@ -76,7 +76,7 @@ async def feed_batch(request: Request, feed: str) -> Response:
         if path.stat().st_size == 0:
             return reply({"detail": "the request body is empty; send the batch file as the body"}, 400)
         try:
-            outcome = await run_in_threadpool(_check, request, feed, path, fmt, service_id)
+            outcome = await run_in_threadpool(_check, request, feed, path, fmt, owner.service_id)
         except BadBatch as exc:
             return reply({"detail": f"the batch cannot be read: {exc}"}, 400)
         except NoReference as exc:

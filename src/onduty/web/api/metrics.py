@@ -95,8 +95,9 @@ def _client_services(request: Request, client_id: str) -> set[str]:
 async def _check_access(request: Request, token: str, points: list[MetricPoint]) -> None:
     """An integration key may post its own service's points; an API key (responder or admin) any
     service of its scope — a client-scoped key gets 404 for another client's service."""
-    service_id, _ = await service_for(request, token)
-    if service_id is not None:
+    owner = await service_for(request, token)
+    if owner is not None:
+        service_id = owner.service_id
         for i, p in enumerate(points):
             if p.service != service_id:
                 raise plain_error([_problem(i, "service", f"this integration key belongs to {service_id!r}")],
