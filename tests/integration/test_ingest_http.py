@@ -241,10 +241,24 @@ def test_a_client_with_many_integration_keys_is_limited_as_a_whole(http: TestCli
     for send in (pagerduty, change, native, alertmanager):  # the fast ingest path and the routed one alike
         limited = send(northwind[2])
         assert limited.status_code == 429 and limited.headers["Retry-After"] == "1", send.__name__
-        assert "client 'northwind' (all its integration keys together)" in limited.text, send.__name__
+        assert "client 'northwind' (all its keys together)" in limited.text, send.__name__
     assert pagerduty(tidewater).status_code == 202  # another client has a bucket of its own
     now[0] = 1.0
     assert pagerduty(northwind[1]).status_code == 202
+
+
+def test_heartbeat_keys_count_toward_their_clients_limit(http: TestClient, container: Container) -> None:
+    from onduty.web.limits import RateLimiter
+
+    now = [0.0]
+    http.app.state.client_rate_limiter = RateLimiter(rate=1.0, burst=2, clock=lambda: now[0])  # type: ignore[attr-defined]
+    keys = [create_heartbeat_key(container.db, "catalog-hourly", container.clock.now()) for _ in range(3)]
+    assert [http.post(f"/api/v1/heartbeats/{k}").status_code for k in keys[:2]] == [200, 200]
+    limited = http.post(f"/api/v1/heartbeats/{keys[2]}")  # a fresh key, but its client has had its share
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert "too many pings for client 'northwind' (all its keys together)" in limited.text
+    now[0] = 1.0
+    assert http.post(f"/api/v1/heartbeats/{keys[2]}").status_code == 200
 
 
 def test_ingest_client_limits_have_defaults_above_one_keys() -> None:

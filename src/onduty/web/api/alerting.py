@@ -16,6 +16,7 @@ from onduty.app.ports import AlertFilter, NotFound
 from onduty.app.roles import roles_of
 from onduty.app.silences import create_silence, expire_silence, list_silences
 from onduty.domain.matchers import BadMatcher
+from onduty.domain.routing import AlertPolicy
 from onduty.web.alerting_schemas import (
     AffectedService,
     AlertOut,
@@ -27,6 +28,7 @@ from onduty.web.alerting_schemas import (
 from onduty.web.api.events import reply
 from onduty.web.auth import Responder, Viewer
 from onduty.web.lifecycle_schemas import ClockOut, RoleOut
+from onduty.web.limits import retry_after
 from onduty.web.schemas import IncidentOut
 
 router = APIRouter(tags=["alerts"])
@@ -146,22 +148,33 @@ def heartbeats(request: Request, key: Viewer) -> list[dict[str, object]]:
             if services is None or r["service"] in services]
 
 
-def _check_for(request: Request, key_hash: str) -> str | None:
+def _check_for(request: Request, key_hash: str) -> tuple[str, str | None] | None:
+    """(the key's heartbeat check, the client of the check's service), or None for an unknown key."""
     with request.app.state.container.db.transaction() as store:
-        found: str | None = store.check_for_key(key_hash)
-        return found
+        check_id: str | None = store.check_for_key(key_hash)
+        if check_id is None:
+            return None
+        directory = store.directory()
+        check = (directory.alerting or AlertPolicy()).heartbeats.get(check_id)
+        service = directory.services.get(check.service_id) if check is not None else None
+        return check_id, (service.client_id if service is not None else None)
 
 
 @router.post("/api/v1/heartbeats/{key}", tags=["ingest"])
 async def beat(request: Request, key: str) -> Response:
     """A ping from a job: its check is due again after period + grace; a missed-beat alert resolves."""
     key_hash = hash_key(key)
-    check_id = await run_in_threadpool(_check_for, request, key_hash)
-    if check_id is None:
+    found = await run_in_threadpool(_check_for, request, key_hash)
+    if found is None:
         return reply({"detail": "unknown heartbeat key; create one with: onduty heartbeat key CHECK"}, 404)
-    wait = request.app.state.rate_limiter.take(key_hash, 1)
+    check_id, client_id = found
+    wait, scope = request.app.state.rate_limiter.take(key_hash, 1), "this heartbeat key"
+    if not wait and client_id is not None:  # all of a client's keys together, as for alerts
+        wait = request.app.state.client_rate_limiter.take(client_id, 1)
+        scope = f"client {client_id!r} (all its keys together)"
     if wait > 0:
-        return reply({"detail": f"too many pings; retry in {wait:.1f} s"}, 429, {"Retry-After": str(int(wait) + 1)})
+        return reply({"detail": f"too many pings for {scope}; retry in {wait:.1f} s"}, 429,
+                     {"Retry-After": retry_after(wait)})
     container = request.app.state.container
     try:
         done = await run_in_threadpool(record_beat, container.db, check_id, container.clock.now())

@@ -100,7 +100,7 @@ def check_rate(request: Request, owner: KeyOwner, cost: int, refuse: Any) -> Non
     scope = "this integration key"
     if not wait:
         wait = request.app.state.client_rate_limiter.take(owner.client_id, cost)
-        scope = f"client {owner.client_id!r} (all its integration keys together)"
+        scope = f"client {owner.client_id!r} (all its keys together)"
     if wait > 0:
         raise refuse([f"rate limit for {scope} exceeded; retry in {wait:.1f} s"], 429,
                      {"Retry-After": retry_after(wait)})
