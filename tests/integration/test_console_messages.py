@@ -45,7 +45,7 @@ def _comms_entries(c: Container, incident: int) -> list:  # type: ignore[type-ar
 def test_the_incident_page_offers_the_composer_with_onduty_defaults(console: Container) -> None:
     ids = incidents_for_two_clients(console)
     page = _signed_in(console).get(f"/incidents/{ids['northwind']}").text
-    assert 'action="/incidents/%d/messages#compose-h"' % ids["northwind"] in page
+    assert f'action="/incidents/{ids["northwind"]}/messages#compose-h"' in page
     assert '<label for="f_what_is_known">What is known (required)</label>' in page
     assert re.search(r'id="f_affected_system" name="f_affected_system" value="[^"]+"', page)
     assert re.search(r'id="f_next_update_at" name="f_next_update_at" value="2026-', page)
