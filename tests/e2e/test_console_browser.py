@@ -95,7 +95,17 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+UNNAMED_CONTROLS = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, a[href]')).filter(el => {
+  const named = (el.labels && el.labels.length) || el.getAttribute('aria-label') ||
+    el.getAttribute('aria-labelledby') || (el.tagName !== 'INPUT' && el.textContent.trim());
+  return !named;
+}).map(el => el.outerHTML.slice(0, 120))"""
+
+
 def _shot(page: Any, name: str) -> None:
+    """Save a screenshot of the page, after checking that every control on it has a name (label or text)."""
+    assert page.evaluate(UNNAMED_CONTROLS) == [], name
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name), full_page=True)
 
@@ -149,6 +159,7 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     expect(composer).to_contain_text("'soon' is not a time the client can plan around")
     expect(next_update).to_have_attribute("aria-invalid", "true")
     expect(composer).to_contain_text("What the client will read")
+    assert page.evaluate(UNNAMED_CONTROLS) == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     composer.screenshot(path=str(SHOTS / "composer-findings.png"))
     next_update.fill(promised)
@@ -190,7 +201,8 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     expect(timeline.locator("li")).to_have_count(3)
     page.get_by_label("Show").select_option("comms")
     expect(timeline.locator("li")).to_have_count(1)
-    expect(page.get_by_label("Message template", exact=True)).to_have_value("resolution")  # resolved: the next message is its notice
+    # Resolved: the next message is the resolution notice.
+    expect(page.get_by_label("Message template", exact=True)).to_have_value("resolution")
 
     page.goto(f"{base}/")
     expect(page.get_by_role("heading", name="On call now")).to_be_visible()

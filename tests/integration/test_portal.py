@@ -164,3 +164,28 @@ def test_internal_only_messages_never_reach_the_portal(
     assert not sent.client_visible  # at Sev4 the plan tells only the account manager
     text = _enter(c, links["tidewater"]).get(f"/portal/incidents/{ids['tidewater']}").text
     assert "Depot 7 ETA job" not in text and "No messages have been sent to you" in text
+
+
+def _incident_routes() -> list[str]:
+    """Every GET route of the portal that names an incident, read from the app so a new one is covered too."""
+    from fastapi.routing import APIRoute
+
+    from onduty.web.ui import portal, portal_reviews
+
+    paths = [r.path for m in (portal, portal_reviews) for r in m.router.routes
+             if isinstance(r, APIRoute) and "GET" in r.methods and "{incident_id}" in r.path]
+    assert len(paths) >= 3, paths  # the incident page, its review and the review's printable page
+    return paths
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_every_portal_incident_route_answers_404_for_the_other_clients_incident(
+    two_clients: tuple[Container, dict[str, int], dict[str, str]], client: str,
+) -> None:
+    c, ids, links = two_clients
+    _send(c, ids[OTHER[client]], "OTHER-CLIENT-MESSAGE")
+    http = _enter(c, links[client])
+    for path in _incident_routes():
+        response = http.get(path.replace("{incident_id}", str(ids[OTHER[client]])))
+        assert response.status_code == 404, path
+        assert TITLES[OTHER[client]] not in response.text and "OTHER-CLIENT-MESSAGE" not in response.text, path
