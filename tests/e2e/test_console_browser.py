@@ -211,6 +211,9 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     page.goto(f"{base}/schedules/ml-primary?week=2026-11-16")
     expect(page.locator(".week .seg").first).to_be_visible()
     _shot(page, "schedule-week.png")
+    page.get_by_role("link", name="People").click()
+    expect(page.locator("#person-hannah")).to_contain_text("Hannah")
+    _shot(page, "people.png")
 
 
 def test_a_client_contact_sees_only_their_own_incidents(stack: Stack, browser: Any) -> None:

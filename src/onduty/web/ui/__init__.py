@@ -11,6 +11,7 @@ from onduty.web.ui import (
     command,
     console,
     messages,
+    people,
     playbook,
     portal,
     portal_reviews,
@@ -28,7 +29,7 @@ def mount_ui(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (signin, console, command, messages, playbook, reviews, reports, schedules, alerting,
-                   portal_reviews, portal):
+                   people, portal_reviews, portal):
         app.include_router(module.router)
 
     @app.exception_handler(SignedOut)
