@@ -109,8 +109,8 @@ def test_a_passing_message_is_sent_through_the_outbox_and_shows_on_the_timeline(
     timeline = page[page.index('id="tl-h"'):]
     assert "comms.initial" in timeline and message.subject in timeline
     assert '<option value="update" selected>' in page  # the next message is an update
-    assert re.search(r'First client notice</span>\s*<span class="clock-state"><span aria-hidden="true">✓</span>\s*met at',
-                     page)  # the clock reads the message like any other
+    met = r'First client notice</span>\s*<span class="clock-state"><span aria-hidden="true">✓</span>\s*met at'
+    assert re.search(met, page)  # the clock reads the message like any other
 
 
 def test_sev3_findings_do_not_block_but_are_recorded_like_the_api(console: Container) -> None:
