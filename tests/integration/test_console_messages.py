@@ -177,6 +177,8 @@ def test_an_unknown_kind_or_action_is_a_400(console: Container, data: dict[str, 
 def test_picking_a_template_shows_its_fields(console: Container) -> None:
     ids = incidents_for_two_clients(console)
     http = _signed_in(console)
+    assert f'href="/incidents/{ids["northwind"]}?compose=initial#compose-h"' in http.get(
+        f"/incidents/{ids['northwind']}").text  # from the playbook's first-notice item
     page = http.get(f"/incidents/{ids['northwind']}?compose=resolution").text
     assert '<label for="f_root_cause">Root cause (required)</label>' in page and "f_what_is_known" not in page
     assert http.get(f"/incidents/{ids['northwind']}?compose=apology").status_code == 400
