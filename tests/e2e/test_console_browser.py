@@ -1,5 +1,6 @@
 """The console in a real browser (Debian's Chromium driven by Playwright) against a real `onduty serve`:
-sign in, watch a note arrive without reloading, acknowledge, add a note, resolve, open the drafted review,
+sign in, watch a note arrive without reloading, acknowledge, add a note, send a client notice that first fails
+the check and then passes (the client reads it in the portal), resolve, open the drafted review,
 see the reports, read the timeline; a client contact sees their incident in the portal and gets 404 for another
 client's. Screenshots go to build/screenshots/.
 """
@@ -94,7 +95,17 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+UNNAMED_CONTROLS = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, a[href]')).filter(el => {
+  const named = (el.labels && el.labels.length) || el.getAttribute('aria-label') ||
+    el.getAttribute('aria-labelledby') || (el.tagName !== 'INPUT' && el.textContent.trim());
+  return !named;
+}).map(el => el.outerHTML.slice(0, 120))"""
+
+
 def _shot(page: Any, name: str) -> None:
+    """Save a screenshot of the page, after checking that every control on it has a name (label or text)."""
+    assert page.evaluate(UNNAMED_CONTROLS) == [], name
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name), full_page=True)
 
@@ -135,6 +146,41 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     _shot(page, "incident-phone.png")
     page.set_viewport_size({"width": 1280, "height": 860})
 
+    # A client notice that fails the check (a vague next-update time), then passes once fixed.
+    composer = page.locator("section.composer")
+    expect(page.get_by_label("Message template", exact=True)).to_have_value("initial")
+    page.get_by_label("What is known (required)").fill("Recommendations on the storefront are irrelevant since 17:40.")
+    page.get_by_label("What is being done (required)").fill("We are pinning the feed to the last good batch.")
+    next_update = page.get_by_label("Next update (required)")
+    promised = next_update.input_value()  # onduty's default: the latest time the policy allows
+    next_update.fill("soon")
+    page.get_by_role("button", name="Check", exact=True).click()
+    expect(composer.get_by_role("alert")).to_contain_text("The check found 1 problem")
+    expect(composer).to_contain_text("'soon' is not a time the client can plan around")
+    expect(next_update).to_have_attribute("aria-invalid", "true")
+    expect(composer).to_contain_text("What the client will read")
+    assert page.evaluate(UNNAMED_CONTROLS) == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    composer.screenshot(path=str(SHOTS / "composer-findings.png"))
+    next_update.fill(promised)
+    send = page.get_by_role("button", name="Send", exact=True)
+    send.focus()
+    page.keyboard.press("Enter")  # the composer works from the keyboard
+    expect(page).to_have_url(re.compile(rf"/incidents/{northwind}\?sent=\d+#compose-h$"))
+    expect(composer.get_by_role("status")).to_contain_text("Initial notice sent to Rachel Kim (email)")
+    expect(timeline).to_contain_text("Initial notice sent to Rachel Kim (email)")
+    sent = timeline.locator("li", has_text="Initial notice sent to").locator(".tl-msg").first.inner_text()
+    subject = sent.split(": ", 1)[1]  # "Initial notice sent to <who>: <subject>"
+    client = browser.new_page(viewport={"width": 1024, "height": 700})  # the client's own browser
+    client.goto(f"{base}/portal/enter/{stack.portal['northwind']}")
+    client.goto(f"{base}/portal/incidents/{northwind}")
+    messages = client.locator("section[aria-labelledby=p-msg-h]")
+    expect(messages).to_contain_text("Recommendations on the storefront are irrelevant since 17:40.")
+    expect(messages.get_by_role("heading", level=3)).to_have_text([subject])
+    expect(messages).not_to_contain_text("Lucía Navarro")
+    _shot(client, "portal-incident.png")
+    client.close()
+
     page.get_by_label("Note with the change (optional)").fill("good batch restored")
     page.get_by_role("button", name="Resolve", exact=True).click()
     expect(page.locator(".state .status")).to_have_text(re.compile("✓ Resolved|◑ Monitoring"))
@@ -153,6 +199,10 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     page.get_by_label("Show").select_option("note")
     expect(page).to_have_url(f"{base}/incidents/{northwind}?kind=note")
     expect(timeline.locator("li")).to_have_count(3)
+    page.get_by_label("Show").select_option("comms")
+    expect(timeline.locator("li")).to_have_count(1)
+    # Resolved: the next message is the resolution notice.
+    expect(page.get_by_label("Message template", exact=True)).to_have_value("resolution")
 
     page.goto(f"{base}/")
     expect(page.get_by_role("heading", name="On call now")).to_be_visible()
@@ -161,6 +211,9 @@ def test_a_responder_handles_an_incident_in_the_browser(stack: Stack, browser: A
     page.goto(f"{base}/schedules/ml-primary?week=2026-11-16")
     expect(page.locator(".week .seg").first).to_be_visible()
     _shot(page, "schedule-week.png")
+    page.get_by_role("link", name="People").click()
+    expect(page.locator("#person-hannah")).to_contain_text("Hannah")
+    _shot(page, "people.png")
 
 
 def test_a_client_contact_sees_only_their_own_incidents(stack: Stack, browser: Any) -> None:

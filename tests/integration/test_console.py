@@ -31,7 +31,7 @@ def _pages(ids: dict[str, int]) -> list[str]:
     return ["/", "/live/now", "/incidents", "/incidents?status=resolved", f"/incidents/{one}",
             f"/incidents/{one}/live", f"/incidents/{one}/live?part=timeline", f"/incidents/{one}?kind=note",
             "/schedules", "/schedules/ml-primary", "/alerting",
-            "/schedules/ml-primary?week=2026-11-30"]
+            "/schedules/ml-primary?week=2026-11-30", "/people"]
 
 
 def test_every_page_renders_for_an_admin(console: Container) -> None:

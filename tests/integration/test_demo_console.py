@@ -19,6 +19,9 @@ def test_the_demo_console_links_show_the_story_incident() -> None:
         assert "Lucía Navarro" in now and "admin" in now and "Recommendation relevance 0.05 vs baseline 0.66" in now
         incident = http.get(f"/incidents/{result.incident.id}").text
         assert "Mitigated by Lucía Navarro" in incident and "runbooks/recs-model.md" in incident
+        # The detector's evidence reads as figures and local times, not as a Python dict or Unix seconds.
+        assert "<dt>baseline</dt><dd>0.6593</dd>" in incident
+        assert "<dt>start</dt><dd>Fri 20 Nov 17:40 CST</dd>" in incident
         portal = client_for(console.container)
         assert portal.get(urlparse(console.portal_url).path).status_code == 303
         assert "Recommendation relevance 0.05 vs baseline 0.66" in portal.get("/portal").text

@@ -7,7 +7,10 @@ import re
 import pytest
 
 from onduty.app.accounts import issue_portal_link
+from onduty.app.comms import communications, send
+from onduty.app.lifecycle import change_severity
 from onduty.bootstrap import Container
+from onduty.domain.severity import Severity
 from tests.integration.console_helpers import client_for, incidents_for_two_clients
 
 CLIENTS = ("northwind", "tidewater")
@@ -115,3 +118,74 @@ def test_portal_links_are_stored_hashed(two_clients: tuple[Container, dict[str, 
     with c.db.transaction() as store:
         stored = set(store.session.scalars(select(portal_links.c.token_hash)))
     assert len(stored) == 2 and not stored & set(links.values())
+
+
+def _send(c: Container, incident: int, known: str, reason: str | None = None, next_update: str | None = None) -> str:
+    """Send an update about `incident`; returns its subject."""
+    fields = {"what_is_known": known, "what_is_being_done": "We are restoring the last good batch."}
+    if next_update is not None:
+        fields["next_update_at"] = next_update
+    made, _ = send(c.db, incident, "initial", fields, c.clock.now(), actor="Lucía Navarro", override_reason=reason)
+    return made.subject
+
+
+def test_each_contact_sees_the_messages_sent_to_their_client_and_nothing_else(
+    two_clients: tuple[Container, dict[str, int], dict[str, str]],
+) -> None:
+    c, ids, links = two_clients
+    subjects = {
+        "northwind": _send(c, ids["northwind"], "Storefront recommendations irrelevant since 17:40.",
+                           reason="OVERRIDE-REASON-internal", next_update="later"),
+        "tidewater": _send(c, ids["tidewater"], "Delivery estimates stopped updating at 06:10."),
+    }
+    known = {"northwind": "Storefront recommendations irrelevant since 17:40.",
+             "tidewater": "Delivery estimates stopped updating at 06:10."}
+    for client in CLIENTS:
+        http = _enter(c, links[client])
+        own = http.get(f"/portal/incidents/{ids[client]}")
+        assert own.status_code == 200
+        text = own.text
+        assert subjects[client] in text and known[client] in text
+        assert "Initial notice · sent" in text and "<time datetime=" in text
+        assert known[OTHER[client]] not in text and subjects[OTHER[client]] not in text
+        for internal in ("INTERNAL", "OVERRIDE-REASON", "Lucía Navarro", "next_update_not_specific"):
+            assert internal not in text, (client, internal)
+        other = http.get(f"/portal/incidents/{ids[OTHER[client]]}")
+        assert other.status_code == 404 and known[OTHER[client]] not in other.text
+
+
+def test_internal_only_messages_never_reach_the_portal(
+    two_clients: tuple[Container, dict[str, int], dict[str, str]],
+) -> None:
+    c, ids, links = two_clients
+    change_severity(c.db, ids["tidewater"], Severity.SEV4, "only one depot affected", "Lucía Navarro", c.clock.now())
+    _send(c, ids["tidewater"], "Depot 7 ETA job restarted twice; internal heads-up.")
+    [sent] = [m for m, _ in communications(c.db, ids["tidewater"])]
+    assert not sent.client_visible  # at Sev4 the plan tells only the account manager
+    text = _enter(c, links["tidewater"]).get(f"/portal/incidents/{ids['tidewater']}").text
+    assert "Depot 7 ETA job" not in text and "No messages have been sent to you" in text
+
+
+def _incident_routes() -> list[str]:
+    """Every GET route of the portal that names an incident, read from the app so a new one is covered too."""
+    from fastapi.routing import APIRoute
+
+    from onduty.web.ui import portal, portal_reviews
+
+    paths = [r.path for m in (portal, portal_reviews) for r in m.router.routes
+             if isinstance(r, APIRoute) and "GET" in r.methods and "{incident_id}" in r.path]
+    assert len(paths) >= 3, paths  # the incident page, its review and the review's printable page
+    return paths
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_every_portal_incident_route_answers_404_for_the_other_clients_incident(
+    two_clients: tuple[Container, dict[str, int], dict[str, str]], client: str,
+) -> None:
+    c, ids, links = two_clients
+    _send(c, ids[OTHER[client]], "OTHER-CLIENT-MESSAGE")
+    http = _enter(c, links[client])
+    for path in _incident_routes():
+        response = http.get(path.replace("{incident_id}", str(ids[OTHER[client]])))
+        assert response.status_code == 404, path
+        assert TITLES[OTHER[client]] not in response.text and "OTHER-CLIENT-MESSAGE" not in response.text, path

@@ -10,6 +10,8 @@ from onduty.web.ui import (
     alerting,
     command,
     console,
+    messages,
+    people,
     playbook,
     portal,
     portal_reviews,
@@ -26,7 +28,8 @@ def mount_ui(app: FastAPI) -> None:
     """Add the console's pages, its static files and the HTML error pages (the JSON API is untouched)."""
     app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (signin, console, command, playbook, reviews, reports, schedules, alerting, portal_reviews, portal):
+    for module in (signin, console, command, messages, playbook, reviews, reports, schedules, alerting,
+                   people, portal_reviews, portal):
         app.include_router(module.router)
 
     @app.exception_handler(SignedOut)

@@ -11,20 +11,23 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from onduty.app.changes import changes_around
+from onduty.app.comms import communications
 from onduty.app.incidents import add_note, change_status, clocks_for
 from onduty.app.oncall import oncall_for_service
 from onduty.app.ports import IncidentFilter, NotFound, Store
 from onduty.app.schedules import coverage_gaps
+from onduty.domain.comms import KIND_NAMES
 from onduty.domain.incidents import STATUSES as ALL_STATUSES
 from onduty.domain.incidents import IllegalTransition, Incident, Status
 from onduty.domain.model import Directory
 from onduty.domain.severity import Severity
 from onduty.web.alerting_schemas import AlertOut
 from onduty.web.ui.command import command_context
+from onduty.web.ui.composer import composer, default_kind, kind_from
 from onduty.web.ui.playbook import playbook_for, step_state
 from onduty.web.ui.render import allowed_actions, clock_view, page
 from onduty.web.ui.reviews import has_review
-from onduty.web.ui.session import Acting, PageError, SignedIn, check_csrf
+from onduty.web.ui.session import Acting, PageError, Person, SignedIn, check_csrf
 
 router = APIRouter(include_in_schema=False)
 NOW_CLOCKS = ("acknowledge", "first_notice", "next_update")
@@ -153,15 +156,40 @@ def _incident_context(request: Request, incident_id: int, kind: str) -> dict[str
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident_page(request: Request, incident_id: int, person: SignedIn, kind: str = "") -> Response:
+def incident_page(request: Request, incident_id: int, person: SignedIn, kind: str = "", compose: str = "",
+                  sent: int = 0) -> Response:
+    return render_incident(request, person, incident_id, kind, compose=compose, sent=sent)
+
+
+def render_incident(request: Request, person: Person, incident_id: int, kind: str = "", *, compose: str = "",
+                    sent: int = 0, composer_view: dict[str, Any] | None = None, status: int = 200) -> Response:
+    """The incident page; `composer_view` is the composer as a form post left it (else a fresh one)."""
     context = _incident_context(request, incident_id, kind)
+    incident: Incident = context["incident"]
     directory_services = context.pop("services")
-    changes = changes_around(request.app.state.container.db, directory_services, context["incident"].created_at)
+    changes = changes_around(request.app.state.container.db, directory_services, incident.created_at)
     report = playbook_for(request, incident_id)
+    if composer_view is None:
+        composer_view = _fresh_composer(request, incident, compose, sent)
     return page(request, "incident.html", {"person": person, "changes": changes, "report": report,
                                            "step_state": step_state, "has_review": has_review(request, incident_id),
-                                           **command_context(request, context["incident"]),
-                                           **context})
+                                           **command_context(request, incident), **composer_view,
+                                           **context}, status)
+
+
+def _fresh_composer(request: Request, incident: Incident, compose: str, sent: int) -> dict[str, Any]:
+    assert incident.id is not None
+    messages = [m for m, _ in communications(request.app.state.container.db, incident.id)]
+    try:
+        chosen = kind_from(compose, default_kind(incident, {m.kind for m in messages}))
+    except ValueError as exc:
+        raise PageError(400, f"compose: {exc}") from None
+    done = next((m for m in messages if m.id == sent), None) if sent else None
+    note = ""
+    if done is not None:
+        names = ", ".join(f"{r['name']} ({r['channel']})" for r in done.recipients)
+        note = f"{KIND_NAMES.get(done.kind, done.kind)} sent to {names}: {done.subject}"
+    return composer(request, incident, chosen, sent=note)
 
 
 @router.get("/incidents/{incident_id}/live", response_class=HTMLResponse)

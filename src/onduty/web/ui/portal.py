@@ -1,7 +1,8 @@
 """The client portal: a client contact sees their own organisation's incidents, nothing internal.
 
-Shown: status, severity, service, start and the status times. Never shown: notes, the timeline,
-alerts, or anyone's name. Another client's incident answers 404, as if it did not exist.
+Shown: status, severity, service, start, the status times and the messages sent to the client (as sent).
+Never shown: notes, the timeline, alerts, internal-only messages, or who sent a message. Another client's
+incident answers 404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from onduty.app.accounts import PORTAL_SESSION_LIFETIME, SignInRefused, portal_sign_in, sign_out
+from onduty.app.comms import communications
 from onduty.app.ports import IncidentFilter
+from onduty.domain.comms import KIND_NAMES, SentMessage
 from onduty.domain.incidents import Incident
 from onduty.web.ui.portal_reviews import shared_reviews
 from onduty.web.ui.render import page
@@ -27,6 +30,12 @@ def _public(incident: Incident, services: dict[str, str]) -> dict[str, Any]:
             "service": services.get(incident.service_id, incident.service_id), "started": incident.created_at,
             "acknowledged": incident.acknowledged_at, "mitigated": incident.mitigated_at,
             "resolved": incident.resolved_at}
+
+
+def _message(message: SentMessage) -> dict[str, Any]:
+    """A message as the client received it: when, what kind, subject and body; not who sent it or the findings."""
+    return {"id": message.id, "kind": KIND_NAMES.get(message.kind, message.kind), "sent_at": message.sent_at,
+            "subject": message.subject, "body": message.body}
 
 
 @router.get("/enter/{token}")
@@ -63,10 +72,11 @@ def portal_incident(request: Request, incident_id: int, contact: Contact) -> Res
         shared = shared_reviews(store, [incident_id]) if incident is not None else set()
     if incident is None:
         raise PageError(404, f"Incident {incident_id} not found.")
+    sent = [_message(m) for m, _ in communications(request.app.state.container.db, incident_id, contact.client_id)]
     services = {s.id: s.name for s in directory.services.values() if s.client_id == contact.client_id}
     return page(request, "portal_incident.html", {
         "contact": contact, "zone": directory.clients[contact.client_id].time_zone,
-        "item": _public(incident, services), "shared": shared})
+        "item": _public(incident, services), "shared": shared, "messages": sent})
 
 
 @router.post("/sign-out")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,12 +88,17 @@ def allowed_actions(status: str) -> list[tuple[str, str]]:
     return [(to, ACTION_LABELS[to]) for to in order if to in ALLOWED[status] and to in VERBS]
 
 
+def from_epoch(seconds: float) -> datetime:
+    """Detector evidence gives instants as Unix seconds; pages show them as times."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def humanize_seconds(seconds: float) -> str:
     return humanize(timedelta(seconds=seconds))
 
 
 templates.env.globals.update(STATUS=STATUS, local=local, humanize=humanize, humanize_seconds=humanize_seconds,
-                             severity_label=severity_label)
+                             severity_label=severity_label, from_epoch=from_epoch)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:

@@ -120,12 +120,19 @@ def acting(person: Annotated[Person, Depends(current_person)]) -> Person:
     return person
 
 
+def administering(person: Annotated[Person, Depends(current_person)]) -> Person:
+    if person.role != "admin":
+        raise PageError(403, f"Your role is {person.role}: only an admin manages people's roles and sign-in links.")
+    return person
+
+
 def login_url(next_url: str) -> str:
     return "/login?next=" + quote(next_url, safe="/")
 
 
 SignedIn = Annotated[Person, Depends(current_person)]
 Acting = Annotated[Person, Depends(acting)]
+Admin = Annotated[Person, Depends(administering)]
 Contact = Annotated[ClientContact, Depends(current_contact)]
 
 

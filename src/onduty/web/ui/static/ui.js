@@ -37,7 +37,9 @@
     }
   }
 
+  // Someone is typing, or the page shows a checked message that a reload would lose (or post again).
   function busy() {
+    if (document.querySelector("[data-unsaved]")) return true;
     var active = document.activeElement;
     return active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && active.value !== "";
   }
