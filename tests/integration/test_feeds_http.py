@@ -1,6 +1,7 @@
 """Feed batches over HTTP: the first batch becomes the reference, a clean batch is accepted, a shuffled
 catalog is quarantined with findings and opens a pipeline_failure incident carrying the evidence; bad
-files get a 400 naming the problem and store nothing; an oversized body gets 413."""
+files get a 400 naming the problem and store nothing; an oversized body gets 413; past a key's or a
+client's limit a batch gets 429 with Retry-After and stores nothing."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ feeds:
     key: product_id
     pairs: ["category:brand"]
     severity: sev1
+  - id: telemetry
+    service: telemetry-pipeline
+    format: csv
 """
 CATEGORIES = np.array([f"cat{i}" for i in range(12)])
 
@@ -164,3 +168,48 @@ def test_wrong_key_or_type_is_refused(http: TestClient, feed_key: dict[str, str]
     assert post(http, {"Authorization": "Bearer nope"}, as_csv(catalog(1))).status_code == 401
     assert post(http, feed_key, b"x", "image/png").status_code == 415
     assert batches(container) == []
+
+
+def test_batches_past_the_keys_limit_get_429_store_nothing_and_pass_after_the_refill(
+    http: TestClient, feed_key: dict[str, str], container: Container,
+) -> None:
+    from onduty.web.limits import RateLimiter
+
+    now = [0.0]
+    http.app.state.rate_limiter = RateLimiter(rate=1.0, burst=2, clock=lambda: now[0])  # type: ignore[attr-defined]
+    small = as_csv(catalog(1, rows=300))
+    assert [post(http, feed_key, small).status_code for _ in range(2)] == [200, 200]
+    limited = post(http, feed_key, small)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert "rate limit for feed batches of this integration key exceeded" in limited.json()["detail"]
+    assert batches(container) == ["accept", "accept"]
+    alert = {"routing_key": feed_key["Authorization"].removeprefix("Bearer "), "event_action": "trigger",
+             "payload": {"summary": "s", "source": "m", "severity": "error"}}
+    assert http.post("/v2/enqueue", json=alert).status_code == 202  # batches do not use up the alerts' share
+    now[0] = 1.0
+    assert post(http, feed_key, small).status_code == 200
+    assert len(batches(container)) == 3
+
+
+def test_one_clients_keys_share_its_limit_for_batches_and_another_client_is_unaffected(
+    http: TestClient, feed_key: dict[str, str], container: Container,
+) -> None:
+    from onduty.web.limits import RateLimiter
+
+    now = [0.0]
+    http.app.state.client_rate_limiter = RateLimiter(rate=1.0, burst=1, clock=lambda: now[0])  # type: ignore[attr-defined]
+    at = container.clock.now()
+    small = as_csv(catalog(1, rows=300))
+    assert post(http, feed_key, small).status_code == 200
+    second_key = {"Authorization": f"Bearer {create_integration_key(container.db, 'catalog-feed', at)}"}
+    limited = post(http, second_key, small)  # a fresh key, but its client has had its share
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert "feed batches of client 'northwind' (all its keys together)" in limited.json()["detail"]
+    assert batches(container) == ["accept"]
+    tidewater = {"Authorization": f"Bearer {create_integration_key(container.db, 'telemetry-pipeline', at)}"}
+    telemetry = http.post("/api/v1/feeds/telemetry/batches", content=small,
+                          headers={**tidewater, "Content-Type": "text/csv"})
+    assert telemetry.status_code == 200, telemetry.text
+    now[0] = 1.0
+    assert post(http, second_key, small).status_code == 200
+    assert len(batches(container)) == 2

@@ -256,7 +256,7 @@ def test_heartbeat_keys_count_toward_their_clients_limit(http: TestClient, conta
     assert [http.post(f"/api/v1/heartbeats/{k}").status_code for k in keys[:2]] == [200, 200]
     limited = http.post(f"/api/v1/heartbeats/{keys[2]}")  # a fresh key, but its client has had its share
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
-    assert "too many pings for client 'northwind' (all its keys together)" in limited.text
+    assert "rate limit for client 'northwind' (all its keys together) exceeded" in limited.text
     now[0] = 1.0
     assert http.post(f"/api/v1/heartbeats/{keys[2]}").status_code == 200
 

@@ -161,3 +161,67 @@ def test_detector_state_survives_a_restart(
     finally:
         restarted.db.dispose()
     assert relevance_incident(http, viewer)["alerts"][0]["source"] == "onduty detector relevance"
+
+
+def test_points_past_the_keys_limit_get_429_change_nothing_and_pass_after_the_refill(
+    http: TestClient, key: dict[str, str], container: Container, viewer: dict[str, str]
+) -> None:
+    from onduty.web.limits import RateLimiter
+
+    now = [0.0]
+    http.app.state.rate_limiter = RateLimiter(rate=10.0, burst=20, clock=lambda: now[0])  # type: ignore[attr-defined]
+    assert http.post("/api/v1/metrics", headers=key, json=relevance_points(T0, 10, 0.66)).status_code == 202
+    later = relevance_points(T0 + timedelta(minutes=10), 1, 0.66)  # two more points: one each is the cost
+    limited = http.post("/api/v1/metrics", headers=key, json=later)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert "rate limit for metric points of this integration key exceeded" in limited.json()["detail"]
+
+    def relevance_points_seen() -> int:
+        listed = {d["detector"]: d for d in http.get("/api/v1/detectors", headers=viewer).json()}
+        return int(listed["relevance"]["points"])
+
+    assert relevance_points_seen() == 20  # the refused points were not applied
+    routing_key = key["Authorization"].removeprefix("Bearer ")
+    alert = {"routing_key": routing_key, "event_action": "trigger",
+             "payload": {"summary": "s", "source": "m", "severity": "error"}}
+    assert http.post("/v2/enqueue", json=alert).status_code == 202  # points do not use up the alerts' share
+    other = {"Authorization": f"Bearer {create_integration_key(container.db, 'eta-model', container.clock.now())}"}
+    eta = [{"service": "eta-model", "name": "eta.error", "ts": T0.isoformat(), "value": 1.0}] * 20
+    assert http.post("/api/v1/metrics", headers=other, json=eta).status_code == 202  # another key, own bucket
+    now[0] = 1.0
+    assert http.post("/api/v1/metrics", headers=key, json=later).status_code == 202
+    assert relevance_points_seen() == 22
+
+
+def test_one_clients_keys_share_its_limit_for_points_and_another_client_is_unaffected(
+    http: TestClient, key: dict[str, str], container: Container
+) -> None:
+    from onduty.web.limits import RateLimiter
+
+    now = [0.0]
+    http.app.state.client_rate_limiter = RateLimiter(rate=10.0, burst=20, clock=lambda: now[0])  # type: ignore[attr-defined]
+    at = container.clock.now()
+    assert http.post("/api/v1/metrics", headers=key, json=relevance_points(T0, 10, 0.66)).status_code == 202
+    same_client = {"Authorization": f"Bearer {create_api_key(container.db, 'responder', 'northwind', at)}"}
+    requests = [{"service": "recs-api", "name": "http.requests", "ts": T0.isoformat(), "value": 1000}] * 2
+    limited = http.post("/api/v1/metrics", headers=same_client, json=requests)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert "metric points of client 'northwind' (all its keys together)" in limited.json()["detail"]
+    with container.db.transaction() as store:
+        assert {r.service_id for r in store.all_detector_states()} == {"recs-model"}
+    other_client = {"Authorization": f"Bearer {create_api_key(container.db, 'responder', 'tidewater', at)}"}
+    eta = [{"service": "eta-model", "name": "eta.error", "ts": T0.isoformat(), "value": 1.0}] * 20
+    assert http.post("/api/v1/metrics", headers=other_client, json=eta).status_code == 202
+    now[0] = 1.0
+    assert http.post("/api/v1/metrics", headers=same_client, json=requests).status_code == 202
+    with container.db.transaction() as store:
+        assert {r.service_id for r in store.all_detector_states()} == {"recs-model", "recs-api"}
+
+
+def test_an_expired_api_key_cannot_post_points(http: TestClient, container: Container, clock: SimulatedClock) -> None:
+    expiring = create_api_key(container.db, "responder", None, clock.now(), expires_at=clock.now() + timedelta(days=1))
+    headers = {"Authorization": f"Bearer {expiring}"}
+    assert http.post("/api/v1/metrics", headers=headers, json=relevance_points(T0, 1, 0.66)).status_code == 202
+    clock.advance(timedelta(days=2))
+    refused = http.post("/api/v1/metrics", headers=headers, json=relevance_points(T0 + timedelta(minutes=1), 1, 0.66))
+    assert refused.status_code == 401 and "expired at" in refused.json()["detail"]

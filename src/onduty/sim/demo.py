@@ -51,6 +51,14 @@ def find_sample_plan() -> Path:
     raise FileNotFoundError("examples/agency/onduty.yaml not found; run from the onduty checkout or pass --plan")
 
 
+def replay_settings(database_url: str) -> Settings:
+    """Settings for replaying simulated hours in seconds: faster than any real sender, so the ingest
+    limits (per key and per client) are lifted."""
+    lifted = 1e9
+    return Settings(database_url=database_url, ingest_rate_per_key=lifted, ingest_burst_per_key=lifted,
+                    ingest_rate_per_client=lifted, ingest_burst_per_client=lifted)
+
+
 @dataclass
 class SimulatedPager:
     """Stands in for phones and inboxes: every page is delivered and shown as it happens."""
@@ -84,7 +92,7 @@ def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None
     clock = SimulatedClock(FAULT_AT - timedelta(hours=2))
     pager = SimulatedPager(say)
     channels = {kind: pager for kind in ("webhook", "email", "sms", "slack", "console")}
-    container = build(Settings(database_url=url), clock=clock, channels=channels)
+    container = build(replay_settings(url), clock=clock, channels=channels)
     plan_path = plan_path or find_sample_plan()
     apply_plan(container.db, load_plan(plan_path), str(plan_path), clock.now())
     metrics_auth = {"Authorization": f"Bearer {create_integration_key(container.db, 'recs-model', clock.now())}"}

@@ -24,11 +24,10 @@ from onduty.app.keys import create_integration_key
 from onduty.app.plans import apply_plan
 from onduty.app.ports import AlertFilter
 from onduty.bootstrap import build
-from onduty.config import Settings
 from onduty.detect import feeds
 from onduty.domain.incidents import OutboxMessage
 from onduty.plan.load import load_plan
-from onduty.sim.demo import find_sample_plan
+from onduty.sim.demo import find_sample_plan, replay_settings
 from onduty.sim.drive import run_until
 from onduty.sim.shop import Batch, Shop, ShopConfig
 from onduty.web.app import create_app
@@ -133,7 +132,7 @@ def run_story(config: StoryConfig = StoryConfig(), feed_checks: Sequence[tuple[s
     clock = SimulatedClock(config.start)
     pager = Pager()
     workdir = tempfile.mkdtemp(prefix="onduty-story-")
-    container = build(Settings(database_url=f"sqlite:///{workdir}/story.db"), clock=clock,
+    container = build(replay_settings(f"sqlite:///{workdir}/story.db"), clock=clock,
                       channels={kind: pager for kind in ("webhook", "email", "sms", "slack", "console")})
     plan_path = plan_path or find_sample_plan()
     apply_plan(container.db, load_plan(plan_path), str(plan_path), clock.now())

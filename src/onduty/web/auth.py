@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, Request
 
 from onduty.app.keys import hash_key
 from onduty.app.ports import ApiKey
-from onduty.web.limits import RateLimiter, retry_after
+from onduty.web.limits import Bucket, over_limit
 
 ROLE_RANK = {"viewer": 0, "responder": 1, "admin": 2}
 
@@ -73,14 +73,14 @@ def principal(request: Request) -> ApiKey:
 
 def _limit(request: Request, key: ApiKey) -> None:
     """429 past the key's own rate, or past its client's (all of that client's keys together)."""
-    limiter: RateLimiter = request.app.state.api_key_limiter
-    wait = limiter.take(f"key:{key.id}")
-    if not wait and key.client_id is not None:
-        wait = request.app.state.api_client_limiter.take(f"client:{key.client_id}")
-    if wait:
-        scope = "this API key" if key.client_id is None else f"this API key or client {key.client_id!r}"
-        raise HTTPException(429, f"too many requests for {scope}; retry in {retry_after(wait)} s",
-                            headers={"Retry-After": retry_after(wait)})
+    state = request.app.state
+    buckets = [Bucket(state.api_key_limiter, f"key:{key.id}", "this API key")]
+    if key.client_id is not None:
+        buckets.append(Bucket(state.api_client_limiter, f"client:{key.client_id}",
+                              f"client {key.client_id!r} (all its API keys together)"))
+    exceeded = over_limit(buckets)
+    if exceeded is not None:
+        raise HTTPException(429, f"too many requests: {exceeded.message}", headers=exceeded.headers)
 
 
 def _touch(request: Request, key_id: int, now: datetime) -> None:

@@ -28,7 +28,7 @@ from onduty.web.alerting_schemas import (
 from onduty.web.api.events import reply
 from onduty.web.auth import Responder, Viewer
 from onduty.web.lifecycle_schemas import ClockOut, RoleOut
-from onduty.web.limits import retry_after
+from onduty.web.limits import ingest_limit
 from onduty.web.schemas import IncidentOut
 
 router = APIRouter(tags=["alerts"])
@@ -168,13 +168,9 @@ async def beat(request: Request, key: str) -> Response:
     if found is None:
         return reply({"detail": "unknown heartbeat key; create one with: onduty heartbeat key CHECK"}, 404)
     check_id, client_id = found
-    wait, scope = request.app.state.rate_limiter.take(key_hash, 1), "this heartbeat key"
-    if not wait and client_id is not None:  # all of a client's keys together, as for alerts
-        wait = request.app.state.client_rate_limiter.take(client_id, 1)
-        scope = f"client {client_id!r} (all its keys together)"
-    if wait > 0:
-        return reply({"detail": f"too many pings for {scope}; retry in {wait:.1f} s"}, 429,
-                     {"Retry-After": retry_after(wait)})
+    exceeded = ingest_limit(request, key_hash, "this heartbeat key", client_id, 1)  # with the client's alerts
+    if exceeded is not None:
+        return reply({"detail": exceeded.message}, 429, exceeded.headers)
     container = request.app.state.container
     try:
         done = await run_in_threadpool(record_beat, container.db, check_id, container.clock.now())

@@ -29,7 +29,7 @@ from onduty.domain.alerts import AlertEvent
 from onduty.engine import metrics
 from onduty.engine.ingest_writer import Overloaded
 from onduty.web.auth import bearer
-from onduty.web.limits import BodyTooLarge, read_body, retry_after
+from onduty.web.limits import BodyTooLarge, ingest_limit, read_body
 
 router = APIRouter(tags=["ingest"])
 PD_INVALID = "Event object is invalid"
@@ -96,14 +96,9 @@ async def service_for(request: Request, routing_key: str) -> KeyOwner | None:
 
 def check_rate(request: Request, owner: KeyOwner, cost: int, refuse: Any) -> None:
     """429 past the key's own rate, or past its client's (all of that client's integration keys together)."""
-    wait = request.app.state.rate_limiter.take(owner.key_hash, cost)
-    scope = "this integration key"
-    if not wait:
-        wait = request.app.state.client_rate_limiter.take(owner.client_id, cost)
-        scope = f"client {owner.client_id!r} (all its keys together)"
-    if wait > 0:
-        raise refuse([f"rate limit for {scope} exceeded; retry in {wait:.1f} s"], 429,
-                     {"Retry-After": retry_after(wait)})
+    exceeded = ingest_limit(request, owner.key_hash, "this integration key", owner.client_id, cost)
+    if exceeded is not None:
+        raise refuse([exceeded.message], 429, exceeded.headers)
 
 
 def pd_refusal(exc: InvalidEvent | BodyTooLarge | Refused) -> Response:

@@ -2,7 +2,8 @@
 
 The body streams to a temporary file (413 past ONDUTY_MAX_FEED_BYTES), is parsed (400 naming the row
 or column), checked against the feed's reference, and answered with the verdict and its findings so
-the pipeline can hold a bad batch. Authenticated by the feed's service's integration key.
+the pipeline can hold a bad batch. Authenticated by the feed's service's integration key; each batch
+counts as one event against the key's and its client's ingest limits (429 with Retry-After past them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from onduty.app.ports import NotFound
 from onduty.domain.alerts import Decision
 from onduty.web.api.events import reply, service_for
 from onduty.web.auth import bearer
+from onduty.web.limits import ingest_limit
 
 router = APIRouter(tags=["feeds"])
 
@@ -66,6 +68,9 @@ async def feed_batch(request: Request, feed: str) -> Response:
         accepted = ", ".join(sorted(CONTENT_TYPES))
         return reply({"detail": f"Content-Type {request.headers.get('content-type')!r} is not a batch format; "
                                 f"send one of {accepted} (or set the feed's format in the plan)"}, 415)
+    exceeded = ingest_limit(request, owner.key_hash, "this integration key", owner.client_id, 1, "feed batches")
+    if exceeded is not None:  # refused before its body is read: a flood of batches costs no disk or parsing
+        return reply({"detail": exceeded.message}, 429, exceeded.headers)
     limit = container.settings.max_feed_bytes
     with tempfile.TemporaryDirectory(prefix="onduty-feed-") as folder:
         path = Path(folder) / f"batch.{fmt}"

@@ -1,9 +1,11 @@
 """`POST /api/v1/metrics`: batches of metric points for the plan's detectors (KPI, relevance, SLO burn
-rate, output drift). A bad point answers 400 naming its index and field, and nothing is applied."""
+rate, output drift). A bad point answers 400 naming its index and field, and nothing is applied; so does
+a request past its key's or client's ingest limit (one event per point), with 429 and Retry-After."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from onduty.app.metrics import MetricPoint, ingest_metrics
 from onduty.app.ports import ApiKey, NotFound, Unavailable
 from onduty.web.api.events import Refused, body_json, plain_error, plain_refusal, reply, service_for
 from onduty.web.auth import ROLE_RANK, Viewer, bearer
-from onduty.web.limits import BodyTooLarge
+from onduty.web.limits import BodyTooLarge, ingest_limit
 
 router = APIRouter(tags=["ingest"])
 MAX_POINTS = 100_000
@@ -92,7 +94,16 @@ def _client_services(request: Request, client_id: str) -> set[str]:
         return {s for s, v in store.directory().services.items() if v.client_id == client_id}
 
 
-async def _check_access(request: Request, token: str, points: list[MetricPoint]) -> None:
+@dataclass(frozen=True)
+class Sender:
+    """Whose limits a request of points counts against: the key's (by its hash) and its client's, if any."""
+
+    key_hash: str
+    key_name: str
+    client_id: str | None
+
+
+async def _check_access(request: Request, token: str, points: list[MetricPoint]) -> Sender:
     """An integration key may post its own service's points; an API key (responder or admin) any
     service of its scope — a client-scoped key gets 404 for another client's service."""
     owner = await service_for(request, token)
@@ -102,11 +113,14 @@ async def _check_access(request: Request, token: str, points: list[MetricPoint])
             if p.service != service_id:
                 raise plain_error([_problem(i, "service", f"this integration key belongs to {service_id!r}")],
                                   400, "metrics")
-        return
+        return Sender(owner.key_hash, "this integration key", owner.client_id)
     key = await run_in_threadpool(_api_key, request, token)
     if key is None:
         raise plain_error("unknown key: send a service's integration key or an API key as the Bearer token",
                           401, "metrics")
+    if key.expires_at is not None and key.expires_at <= request.app.state.container.clock.now():
+        raise plain_error(f"this API key expired at {key.expires_at:%Y-%m-%d %H:%M} UTC; "
+                          "create a new one with: onduty keys create", 401, "metrics")
     if ROLE_RANK[key.role] < ROLE_RANK["responder"]:
         raise plain_error(f"posting metrics needs a responder key or an integration key; yours is {key.role}",
                           403, "metrics")
@@ -115,16 +129,22 @@ async def _check_access(request: Request, token: str, points: list[MetricPoint])
         for p in points:
             if p.service not in allowed:
                 raise plain_error(f"service {p.service!r} not found", 404, "metrics")
+    return Sender(hash_key(token), "this API key", key.client_id)
 
 
 @router.post("/api/v1/metrics", status_code=202, summary="Metric points for the detectors")
 async def post_metrics(request: Request) -> Response:
-    """Points `{service, name, ts, value, labels}` go to the detectors the plan sets on each service."""
+    """Points `{service, name, ts, value, labels}` go to the detectors the plan sets on each service;
+    each point counts as one event against the key's and its client's ingest limits (429 past them)."""
     token = bearer(request)
     container = request.app.state.container
     try:
         points = parse_points(await body_json(request))
-        await _check_access(request, token, points)
+        sender = await _check_access(request, token, points)
+        exceeded = ingest_limit(request, sender.key_hash, sender.key_name, sender.client_id, len(points),
+                                "metric points")
+        if exceeded is not None:
+            raise plain_error(exceeded.message, 429, "metrics", exceeded.headers)
         try:
             result = await run_in_threadpool(ingest_metrics, container.db, points, container.clock.now())
         except NotFound as exc:
