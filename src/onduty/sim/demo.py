@@ -72,8 +72,8 @@ class SimulatedPager:
         body = message.payload["body"]
         who = (body.get("person") or body.get("recipient") or {}).get("name", message.person_id)
         audience = (body.get("recipient") or {}).get("audience")
-        what = ("client notice" if audience == "client" else "copy of the client notice" if audience else "notification" if body.get("notification")
-                else "post" if "person" not in body else "page")
+        what = ("client notice" if audience == "client" else "copy of the client notice" if audience
+                else "notification" if body.get("notification") else "post" if "person" not in body else "page")
         self.say(now, f"📟 {what} to {who} via {message.channel}")
         return f"{message.channel} delivered (simulated)"
 
