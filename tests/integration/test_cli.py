@@ -139,6 +139,8 @@ def test_demo_replays_the_story_in_seconds(cli: CliRunner) -> None:
     assert [key.split(":")[5] for key in pages if key.startswith("page:")] == ["aiko", "lucia"]
     assert [key.split(":")[2] for key in pages if key.startswith("allhands:")] == ["hannah", "dev", "maria"]
     assert "channel:1" in pages
+    told = [key.split(":", 2)[2] for key in pages if key.startswith("comms:")]  # the initial notice, once each
+    assert told == ["client:0:c0", "maria:c0", "dev:c0", "hannah:c0"]
 
 
 def test_oncall_shows_shifts_and_gaps(cli: CliRunner) -> None:

@@ -7,7 +7,9 @@ a client contact gets 404 for every portal route naming another client's object,
 lists show only their own client. People signed in to the console are the agency's own staff and are
 not scoped to clients by design (they answer pages for every client); what the console promises is
 that every page needs a signed-in person (a portal session is not one) and that a viewer can read
-but every write answers 403 and changes nothing.
+but every write answers 403 and changes nothing. Admin-only pages (those whose route depends on
+`administering`, found in the route table like the rest) answer 403 to viewers and responders alike and
+200 to an admin.
 
 A new route is covered as soon as it exists, provided its path parameters are known below; a parameter
 this test cannot fill fails it, so the route's author adds the object here."""
@@ -22,10 +24,11 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from onduty.app.accounts import issue_portal_link
+from onduty.app.accounts import issue_portal_link, role_of
 from onduty.app.client_requests import create_request
 from onduty.app.exports.calendar import feed_token
 from onduty.app.incidents import change_status
@@ -37,7 +40,7 @@ from onduty.app.silences import create_silence
 from onduty.bootstrap import Container
 from onduty.domain.alerts import AlertEvent
 from onduty.web.app import create_app
-from onduty.web.ui.session import PORTAL_COOKIE, SESSION_COOKIE
+from onduty.web.ui.session import PORTAL_COOKIE, SESSION_COOKIE, administering
 from tests.integration.console_helpers import client_for, csrf_of, people, sign_in
 from tests.integration.test_escalation import trigger
 
@@ -179,6 +182,22 @@ def web_routes(app: FastAPI) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def depends_on(dependant: Dependant, call: Any) -> bool:
+    """Whether `call` is among the dependencies of `dependant`, however deep."""
+    return any(d.call is call or depends_on(d, call) for d in dependant.dependencies)
+
+
+def admin_only_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every console route that needs an admin: its route depends on `administering`,
+    so a new admin-only page is known here as soon as it declares so."""
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None and depends_on(dependant, administering):
+            found |= {(method, str(route.path)) for method in route.methods or () if method != "HEAD"}
+    return found
+
+
 def fill(method: str, path: str, ids: dict[str, str]) -> str:
     missing = [p for p in re.findall(r"{(\w+)}", path) if p not in ids]
     assert not missing, f"{method} {path}: add an object of client {OWNER} for {missing} to this test"
@@ -203,13 +222,14 @@ class Web:
         return http
 
     def state(self) -> list[Any]:
-        """What a console write could change: the timelines, the review, the overrides."""
+        """What a console write could change: the timelines, the review, the overrides, the roles."""
         with self.container.db.transaction() as store:
             timelines = [[e.kind for e in store.timeline(int(self.ids[k]))] for k in ("incident_id", "open_id")]
             reviews = store.reviews_of([int(self.ids["incident_id"])])
             overrides = store.overrides(self.ids["schedule_id"], self.container.clock.now() - timedelta(days=1),
                                         self.container.clock.now() + timedelta(days=30))
-        return [timelines, repr(reviews), [(o.person_id, o.start, o.end) for o in overrides]]
+            roles = {p: role_of(store, p) for p in sorted(store.directory().people)}
+        return [timelines, repr(reviews), [(o.person_id, o.start, o.end) for o in overrides], roles]
 
 
 @pytest.fixture
@@ -279,6 +299,7 @@ def test_a_viewer_reads_every_console_page_and_every_console_write_is_refused(we
     viewer = client_for(web.container)
     sign_in(viewer, "hannah")
     csrf = csrf_of(viewer)
+    admin_only = admin_only_routes(web.app)
     before = web.state()
     reads, writes, wrong = [], [], []
     for method, path in web.routes(portal=False):
@@ -286,6 +307,10 @@ def test_a_viewer_reads_every_console_page_and_every_console_write_is_refused(we
         if method == "GET":
             answer = viewer.get(url)
             reads.append(path)
+            if (method, path) in admin_only:
+                if answer.status_code != 403 or "admin" not in answer.text:
+                    wrong.append(f"admin-only GET {url} → {answer.status_code} for a viewer")
+                continue
             if answer.status_code != 200:
                 wrong.append(f"GET {url} → {answer.status_code}: {answer.text[:200]}")
             if "{" in path:  # an object that does not exist is 404, not an error page
@@ -300,4 +325,27 @@ def test_a_viewer_reads_every_console_page_and_every_console_write_is_refused(we
             wrong.append(f"POST {url} → {answer.status_code}: {answer.text[:200]}")
     assert not wrong, "\n".join(wrong)
     assert len(writes) >= 10 and len(reads) >= 10, (reads, writes)
+    assert web.state() == before
+
+
+def test_admin_only_pages_answer_403_to_a_responder_and_200_to_an_admin(web: Web) -> None:
+    admin_only = admin_only_routes(web.app)
+    assert {("GET", "/people"), ("POST", "/people/{person_id}/role")} <= admin_only, admin_only
+    assert admin_only <= set(web.routes(portal=False)), "an admin-only route is missing from the console's routes"
+    responder, admin = client_for(web.container), client_for(web.container)
+    sign_in(responder, "tomas")
+    sign_in(admin, "lucia")
+    csrf = csrf_of(responder)
+    before = web.state()
+    wrong = []
+    for method, path in sorted(admin_only):
+        url = fill(method, path, web.ids)
+        answer = responder.request(method, url, data={"csrf": csrf, "role": "admin"} if method == "POST" else None)
+        if answer.status_code != 403 or "responder" not in answer.text:
+            wrong.append(f"responder: {method} {url} → {answer.status_code}: {answer.text[:200]}")
+        if method == "GET":
+            answer = admin.get(url)
+            if answer.status_code != 200:
+                wrong.append(f"admin: GET {url} → {answer.status_code}: {answer.text[:200]}")
+    assert not wrong, "\n".join(wrong)
     assert web.state() == before

@@ -4,8 +4,11 @@ state survives a restart."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from onduty.bootstrap import Container, build
 from onduty.config import Settings
 from onduty.web.app import create_app
 from tests.integration.alerting_plan import apply_alerting_plan
+from tests.integration.console_helpers import client_for, people, sign_in
 
 T0 = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
 
@@ -109,6 +113,51 @@ def test_error_burn_pages_with_burn_rates_per_window(
     (alert,) = [a for a in alerts if a["key"] == "detector/availability/page"]
     burns = alert["custom_details"]["evidence"]["burn_rates"]
     assert burns["5m"]["burn_rate"] > 14.4 and burns["1h"]["burn_rate"] > 14.4
+    page = console_page(container, incident["id"])  # a burn rate carries no series: no chart is drawn
+    assert "burn rate" in page and "metric-chart" not in page and 'class="card chart"' not in page
+
+
+def console_page(container: Container, incident_id: int) -> str:
+    """The incident's page in the console, as a responder sees it."""
+    people(container)
+    browser = client_for(container)
+    sign_in(browser, "tomas")
+    response = browser.get(f"/incidents/{incident_id}")
+    assert response.status_code == 200
+    return response.text
+
+
+def test_the_evidence_carries_a_bounded_series_and_the_incident_page_draws_it(
+    http: TestClient, key: dict[str, str], viewer: dict[str, str], container: Container
+) -> None:
+    post(http, key, relevance_points(T0, 300, 0.66))  # five clean hours: more than the series keeps
+    drop = T0 + timedelta(hours=5)
+    post(http, key, relevance_points(drop, 5, 0.1))
+    alert = relevance_incident(http, viewer)["alerts"][0]
+    evidence = alert["custom_details"]["evidence"]
+    assert evidence["metric"] == "relevance" and evidence["ratio"] == "recs.matching / recs.shown"
+    points = evidence["points"]
+    assert len(points) == 240 and len(json.dumps(evidence)) < 20_000  # bounded, whatever the history
+    starts = [p[0] for p in points]
+    assert {b - a for a, b in pairwise(starts)} == {60.0}  # the last 240 minutes
+    assert drop.timestamp() <= starts[-1] < (drop + timedelta(minutes=5)).timestamp()  # up to the fire
+    assert points[0][1] == pytest.approx(0.66, abs=0.03) and points[-1][1] < 0.2
+    assert points[-1][2] == pytest.approx(0.66, abs=0.01)  # the expected rate beside the value
+
+    post(http, key, relevance_points(drop + timedelta(minutes=5), 30, 0.66))
+    after = relevance_incident(http, viewer)
+    later = after["alerts"][0]["details"]["resolve_evidence"]["points"]
+    assert len(later) == 240 and later[-1][1] > 0.5  # the series up to the recovery, kept for the chart
+
+    page = console_page(container, after["id"])
+    chart = page[page.index('<section class="card chart"'):]
+    chart = chart[:chart.index("</section>")]
+    assert 'role="img"' in chart and '<desc id="chart-desc">relevance (recs.matching / recs.shown)' in chart
+    assert re.search(r'<title id="chart-title">relevance 0\.6\d → 0\.\d\d at 19:01; back to 0\.6\d at 19:12</title>',
+                     chart)  # on the series' own clock (times in the client's zone)
+    assert "alert 19:01" in chart and "resolved 19:12" in chart
+    assert chart.count('class="mc-values"') == 1 and 'class="mc-expected"' in chart
+    assert "[1" not in page[page.index('id="alerts-h"'):]  # the points are drawn, not listed as numbers
 
 
 @pytest.mark.parametrize(("point", "field"), [

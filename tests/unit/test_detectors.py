@@ -121,6 +121,37 @@ def test_relevance_drop_fires_within_minutes_and_recovery_resolves() -> None:
     assert fired[0][1].evidence["p_value"] < 1e-9
 
 
+def test_fire_and_resolve_carry_the_recent_series_bounded() -> None:
+    rng = np.random.default_rng(8)
+    config = outputs.relevance_config()
+    state = kpi.RateState.new(config)
+    ts = minutes(1)
+    shown = np.full(ts.size, 500.0)
+    rel = np.full(ts.size, 0.66)
+    rel[900:1200] = 0.10
+    (fire_at, fire), (resolve_at, resolve) = feed(state, config, ts, rng.binomial(500, rel).astype(float), shown)
+    for at, transition in ((fire_at, fire), (resolve_at, resolve)):
+        points = transition.evidence["points"]
+        assert len(points) == config.recent == 240  # a day of minutes behind it, 240 kept
+        starts = [p[0] for p in points]
+        assert starts == sorted(starts) and starts[-1] == at - config.step_s  # up to the transition's bucket
+        assert all(p[2] == pytest.approx(0.66, abs=0.02) for p in points)  # the expected rate beside each
+    assert fire.evidence["points"][-1][1] < 0.2 and resolve.evidence["points"][-1][1] > 0.5
+    assert len(state.to_json()["recent"]) == 240
+
+
+def test_a_short_history_gives_a_short_series_with_gaps_as_none() -> None:
+    config = outputs.relevance_config()
+    state = kpi.RateState.new(config)
+    ts = minutes(0.05)  # 72 minutes
+    n = np.full(ts.size, 50.0)
+    n[10] = 0.0
+    feed(state, config, ts, np.full(ts.size, 30.0), n)
+    assert len(state.recent) == ts.size - 1  # the last bucket is still open
+    assert state.recent[10][1] is None and state.recent[11][1] == pytest.approx(0.6)
+    assert state.recent[0][2] is None  # no baseline learnt yet: no expected rate
+
+
 def test_state_round_trips_through_json() -> None:
     config = outputs.relevance_config()
     state = kpi.RateState.new(config)

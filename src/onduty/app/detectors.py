@@ -123,15 +123,29 @@ def summary(spec: DetectorSpec, transition: Transition) -> str:
             f"{e['method']} {e['statistic']:.4g} (threshold {e['threshold']:g})")
 
 
+def metric_name(spec: DetectorSpec) -> str:
+    """What a rate detector's series is called on charts: relevance, or the detector's own name."""
+    return "relevance" if spec.kind == "relevance" else spec.id
+
+
+def _evidence(spec: DetectorSpec, transition: Transition) -> dict[str, Any]:
+    """The transition's evidence; a rate detector's series is named, with the ratio its values are."""
+    if "points" not in transition.evidence:
+        return transition.evidence
+    ratio = f"{spec.metrics['successes']} / {spec.metrics['trials']}"
+    return {"metric": metric_name(spec), "ratio": ratio, **transition.evidence}
+
+
 def to_event(spec: DetectorSpec, transition: Transition) -> AlertEvent:
-    """A detector's fire or resolve as an alert event carrying the evidence."""
+    """A detector's fire or resolve as an alert event carrying the evidence (with the recent series of a
+    rate detector: at most `RateConfig.recent` points of [start, rate, expected rate])."""
     level = transition.evidence.get("level") if spec.kind == "slo" else None
     key = spec.dedup_key(str(level) if level else None)
     at = datetime.fromtimestamp(transition.at, UTC)
     source = f"onduty detector {spec.id}"
     if transition.action == "resolve":
         return AlertEvent(action="resolve", dedup_key=key, source=source, timestamp=at,
-                          custom_details={"evidence": transition.evidence}, labels=spec.labels())
+                          custom_details={"evidence": _evidence(spec, transition)}, labels=spec.labels())
     severity = spec.ticket_severity if level == "ticket" else spec.severity
     onset = transition.evidence.get("window", {}).get("start", -1.0)
     if onset >= 0:  # the first abnormal signal: where the statistic last left zero
@@ -140,6 +154,6 @@ def to_event(spec: DetectorSpec, transition: Transition) -> AlertEvent:
         action="trigger", dedup_key=key, summary=summary(spec, transition), source=source, severity=severity,
         timestamp=at, component=spec.service_id, event_class=spec.incident_type, group=spec.dedup_key(),
         custom_details={"detector": spec.id, "kind": spec.kind, "metrics": dict(spec.metrics),
-                        "evidence": transition.evidence},
+                        "evidence": _evidence(spec, transition)},
         labels=spec.labels(),
     )

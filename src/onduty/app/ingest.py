@@ -141,6 +141,9 @@ def _apply_update(store: Store, directory: Directory, policy: AlertPolicy, item:
             transition(store, directory, incident, "acknowledged", actor, now, "acknowledged at the source")
         return IngestResult(event.dedup_key, decision, alert.incident_id, service_id)
     alert.status, alert.resolved_at = "resolved", now
+    later = (event.custom_details or {}).get("evidence")
+    if isinstance(later, dict) and later.get("points"):  # a detector's series up to the recovery, for the chart
+        alert.details = {**(alert.details or {}), "resolve_evidence": later}
     if incident is None or incident.id is None:
         return IngestResult(event.dedup_key, decision, None, service_id)
     store.append(incident.id, [TimelineEntry(now, "alert.resolved", f"Alert resolved by {actor}: {alert.summary}",

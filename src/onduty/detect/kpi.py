@@ -9,7 +9,8 @@ monitor arms once `min_periods` whole weeks are learnt.
 Buckets of `step_s` seconds close when a later point arrives; each closed bucket adds
 x·ln(p1/p0) + (n-x)·ln((1-p1)/(1-p0)) to the statistic, with p1 = p0·(1-drop). It fires past the
 threshold h (see cusum.py), then runs the mirror statistic and resolves when the data again look
-like the baseline. Buckets seen while firing are not learnt.
+like the baseline. Buckets seen while firing are not learnt. The last `recent` closed buckets (start,
+rate, expected rate) are kept, bounded, so each fire and resolve carries the series around it.
 
 Detection delay for a 19% drop of a 3% conversion rate (defaults: design drop 0.15, 0.1 false alarms
 per 30 days; `bench/detectors.py --delays`, mean of 20 seeded runs), sessions/hour -> minutes:
@@ -42,6 +43,7 @@ class RateConfig:
     pool: int = 1  # neighbouring slots pooled on each side
     min_trials: float = 300.0  # trials a slot's baseline needs before it is used
     min_periods: int = 2  # whole past periods (weeks) learnt before the monitor arms
+    recent: int = 240  # closed buckets kept for the evidence's series (start, rate, expected rate)
 
     @property
     def period_s(self) -> float:
@@ -63,6 +65,7 @@ class RateState:
     h: float = 0.0
     firing: bool = False
     run: dict[str, float] = field(default_factory=lambda: {"x": 0.0, "n": 0.0, "e": 0.0, "start": -1.0})
+    recent: list[list[float | None]] = field(default_factory=list)  # [start, rate, expected rate] per bucket
 
     @classmethod
     def new(cls, config: RateConfig) -> RateState:
@@ -73,7 +76,7 @@ class RateState:
         return {"hist_x": self.hist_x.tolist(), "hist_n": self.hist_n.tolist(),
                 "hist_period": self.hist_period.tolist(), "bucket": self.bucket, "open_x": self.open_x,
                 "open_n": self.open_n, "s": self.s, "r": self.r, "h": self.h, "firing": self.firing,
-                "run": dict(self.run)}
+                "run": dict(self.run), "recent": [list(p) for p in self.recent]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], config: RateConfig) -> RateState:
@@ -84,7 +87,8 @@ class RateState:
         return cls(hist_x, np.asarray(data["hist_n"], dtype=np.float64),
                    np.asarray(data["hist_period"], dtype=np.int64), int(data["bucket"]), float(data["open_x"]),
                    float(data["open_n"]), float(data["s"]), float(data["r"]), float(data["h"]),
-                   bool(data["firing"]), {k: float(v) for k, v in data["run"].items()})
+                   bool(data["firing"]), {k: float(v) for k, v in data["run"].items()},
+                   [list(p) for p in data.get("recent", [])][-config.recent:])
 
 
 
@@ -190,6 +194,12 @@ def _close(state: RateState, config: RateConfig, buckets: NDArrayInt, bx: Array,
             state.h = threshold_for_rate(mean_p0, config.drop, rate_s, config.false_alarms_per_30d)
     llr = llr_drop(bx, bn, p0, config.drop) if state.h > 0 else np.zeros(buckets.size)
     expected = np.where(known, bn * np.nan_to_num(p0), 0.0)
+    before = state.recent
+
+    def series(end: int) -> list[list[float | None]]:
+        """The last `recent` buckets up to this batch's bucket `end` (exclusive)."""
+        return (before + _points(starts, bx, bn, p0, max(0, end - config.recent), end))[-config.recent:]
+
     transitions: list[Transition] = []
     learn = np.ones(buckets.size, dtype=bool)
     i = 0
@@ -203,7 +213,8 @@ def _close(state: RateState, config: RateConfig, buckets: NDArrayInt, bx: Array,
             if hit is not None:
                 state.firing, state.r = True, 0.0
                 at = float(starts[end - 1] + config.step_s)
-                transitions.append(Transition("fire", at, _evidence(state, config, float(p0[end - 1]), at)))
+                evidence = _evidence(state, config, float(p0[end - 1]), at)
+                transitions.append(Transition("fire", at, {**evidence, "points": series(end)}))
                 learn[end - 1:] = False
             i = end
         else:
@@ -217,13 +228,21 @@ def _close(state: RateState, config: RateConfig, buckets: NDArrayInt, bx: Array,
                 state.firing, state.s = False, 0.0
                 state.run = {"x": 0.0, "n": 0.0, "e": 0.0, "start": -1.0}
                 transitions.append(Transition("resolve", at, {
-                    "statistic": round(state.r, 3), "threshold": round(state.h, 3),
+                    "at": at, "statistic": round(state.r, 3), "threshold": round(state.h, 3),
                     "baseline": _round(float(p0[end - 1])),
-                    "rate": _round(float(bx[end - 1] / bn[end - 1]) if bn[end - 1] else math.nan)}))
+                    "rate": _round(float(bx[end - 1] / bn[end - 1]) if bn[end - 1] else math.nan),
+                    "points": series(end)}))
                 learn[end:] = True
             i = end
     _learn(state, config, slot[learn], period[learn], bx[learn], bn[learn])
+    state.recent = series(buckets.size)
     return transitions
+
+
+def _points(starts: Array, bx: Array, bn: Array, p0: Array, lo: int, hi: int) -> list[list[float | None]]:
+    """[start, rate, expected rate] of buckets lo..hi-1; None where a bucket had no trials or no baseline."""
+    return [[float(starts[k]), _round(float(bx[k] / bn[k])) if bn[k] > 0 else None, _round(float(p0[k]))]
+            for k in range(lo, hi)]
 
 
 def _track_run(state: RateState, path: Array, starts: Array, bx: Array, bn: Array, expected: Array) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from onduty.domain.incidents import Incident, TimelineEntry
@@ -108,7 +108,8 @@ def root_cause_refusal(text: str, refused: Sequence[str] = REFUSED_ROOT_CAUSES) 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What a detector attached to its alert: the metric, its abnormal window, points around it."""
+    """What a detector attached to its alert: the metric, its abnormal window, points around it (and
+    the expected value at each, when the detector knows it)."""
 
     metric: str
     window_start: datetime | None = None
@@ -116,6 +117,8 @@ class Evidence:
     baseline: float | None = None
     points: tuple[tuple[datetime, float], ...] = ()
     unit: str = ""
+    expected: tuple[tuple[datetime, float], ...] = ()
+    rate: float | None = None  # the metric over the abnormal window, when given
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class AlertFact:
 def _when(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:  # Unix seconds
+        return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -142,26 +147,51 @@ def _when(value: Any) -> datetime | None:
     return None
 
 
+def _series(raw: Mapping[str, Any]) -> tuple[dict[datetime, float], dict[datetime, float]]:
+    """Values and expected values by time from `points` (or `series`): {ts, value[, expected]} objects
+    or [ts, value[, expected]] lists."""
+    values: dict[datetime, float] = {}
+    expected: dict[datetime, float] = {}
+    for point in raw.get("points") or raw.get("series") or ():
+        if isinstance(point, Mapping):
+            ts, value, normal = point.get("ts"), point.get("value"), point.get("expected")
+        elif isinstance(point, list | tuple) and len(point) >= 2:
+            ts, value, normal = point[0], point[1], point[2] if len(point) > 2 else None
+        else:
+            continue
+        at = _when(ts)
+        if at is None:
+            continue
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            values[at] = float(value)
+        if isinstance(normal, int | float) and not isinstance(normal, bool):
+            expected[at] = float(normal)
+    return values, expected
+
+
 def evidence_of(details: Mapping[str, Any]) -> Evidence | None:
-    """Detector evidence from an alert's details (`custom_details.evidence` or `evidence`), if any."""
+    """Detector evidence from an alert's details (`custom_details.evidence` or `evidence`), if any; the
+    series runs on through the evidence its resolve brought (`resolve_evidence`), when there is one."""
     raw = details.get("evidence") or (details.get("custom_details") or {}).get("evidence")
     if not isinstance(raw, Mapping) or not any(k in raw for k in ("metric", "points", "series", "window",
                                                                   "window_start")):
         return None  # e.g. a feed check's findings: evidence, but of no metric over time
     window: Mapping[str, Any] = raw["window"] if isinstance(raw.get("window"), Mapping) else {}
-    points = []
-    for point in raw.get("points") or raw.get("series") or ():
-        ts, value = (point.get("ts"), point.get("value")) if isinstance(point, Mapping) else (point[0], point[1])
-        at = _when(ts)
-        if at is not None and isinstance(value, int | float):
-            points.append((at, float(value)))
+    values, expected = _series(raw)
+    later = details.get("resolve_evidence")
+    if isinstance(later, Mapping):
+        more, more_expected = _series(later)
+        values, expected = {**values, **more}, {**expected, **more_expected}
     baseline = raw.get("baseline")
+    rate = window.get("rate")
     return Evidence(
         metric=str(raw.get("metric") or raw.get("name") or "metric"),
         window_start=_when(window.get("start") or raw.get("window_start")),
         window_end=_when(window.get("end") or raw.get("window_end")),
         baseline=float(baseline) if isinstance(baseline, int | float) else None,
-        points=tuple(sorted(points)), unit=str(raw.get("unit") or ""),
+        points=tuple(sorted(values.items())), unit=str(raw.get("unit") or ""),
+        expected=tuple(sorted(expected.items())),
+        rate=float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else None,
     )
 
 

@@ -3,8 +3,9 @@
 A client's product-catalog feed is corrupted on a Friday evening; the recommendation model starts
 serving nonsense; the relevance monitor (a detector fed by the shop's metric points) fires; the
 engineer who built the model is on vacation, so the rotation pages the next person; that page goes
-unanswered and escalates; the incident is acknowledged, mitigated, resolved when relevance returns,
-monitored and closed. Same code path as `onduty serve`: HTTP app, use cases, worker.
+unanswered and escalates; the incident is acknowledged, the client is told at 25 minutes through the
+plan's template and its check, the incident is mitigated, resolved when relevance returns, monitored and
+closed. Same code path as `onduty serve`: HTTP app, use cases, worker.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ with warnings.catch_warnings():  # the test client's transport warns about a fut
 
 ZONE = ZoneInfo("America/Chicago")
 FAULT_AT = datetime(2026, 11, 20, 17, 40, tzinfo=ZONE)  # a Friday evening in Chicago
+CLIENT_TOLD_AFTER = timedelta(minutes=25)  # the story's first client notice, counted from the fault
+INITIAL_NOTICE = {
+    "what_is_known": "Since 17:40 the recommendations on your storefront have not matched what shoppers are "
+                     "viewing. The 17:40 product-catalog refresh arrived with categories mixed up between "
+                     "products, and the model is serving from it.",
+    "what_is_being_done": "We are pinning the catalog feed to the last good batch (17:25) so the model serves "
+                          "from the good catalog again, then confirming that relevance recovers.",
+}
 STORY = {"time_to_detect": "4 h", "time_to_engage": "45 min", "time_to_acknowledge": "—",
          "time_to_resolve": "—", "duration": "7 h"}
 
@@ -69,8 +78,10 @@ class SimulatedPager:
     def send(self, message: OutboxMessage, now: datetime) -> str:
         self.received.append(message)
         body = message.payload["body"]
-        who = body.get("person", {}).get("name", message.person_id)
-        what = "notification" if body.get("notification") else "post" if "person" not in body else "page"
+        who = (body.get("person") or body.get("recipient") or {}).get("name", message.person_id)
+        audience = (body.get("recipient") or {}).get("audience")
+        what = ("client notice" if audience == "client" else "copy of the client notice" if audience
+                else "notification" if body.get("notification") else "post" if "person" not in body else "page")
         self.say(now, f"📟 {what} to {who} via {message.channel}")
         return f"{message.channel} delivered (simulated)"
 
@@ -156,6 +167,12 @@ def run_demo(say: Callable[[datetime, str], None], plan_path: Path | None = None
             "by": "Lucía Navarro",
             "text": "17:40 catalog refresh has categories scrambled between products; holding it",
         }).raise_for_status()
+        minute_by_minute(FAULT_AT + CLIENT_TOLD_AFTER)
+        notice = http.post(f"/api/v1/incidents/{incident_id}/communications", headers=auth, json={
+            "kind": "initial", "fields": INITIAL_NOTICE, "by": "Maria Costa"})
+        if notice.status_code != 200:
+            raise RuntimeError(f"the demo's initial client notice was refused: {notice.text}")
+        say(clock.now(), f"✉️ Maria tells Northwind: {notice.json()['subject']}")
         minute_by_minute(FAULT_AT + timedelta(minutes=29))
         http.post(f"/api/v1/incidents/{incident_id}/mitigate", headers=auth, json={
             "by": "Lucía Navarro",

@@ -55,7 +55,10 @@ def metric_chart(evidence: Evidence, marks: Mapping[str, datetime | None], fmt: 
     axes = figure.add_subplot()
     times = [at for at, _ in evidence.points]
     axes.plot(times, [v for _, v in evidence.points], color="#1f2d3d", linewidth=1.4, label=evidence.metric)
-    if evidence.baseline is not None:
+    if evidence.expected:  # the detector's expected value at each point
+        axes.plot([at for at, _ in evidence.expected], [v for _, v in evidence.expected], color="#888",
+                  linewidth=1, linestyle="--", label="expected")
+    elif evidence.baseline is not None:
         axes.axhline(evidence.baseline, color="#888", linewidth=1, linestyle=":", label="baseline")
     if evidence.window_start is not None:
         axes.axvspan(evidence.window_start, evidence.window_end or times[-1], color="#f5b7b1", alpha=0.35,

@@ -24,6 +24,7 @@ from onduty.domain.severity import Severity
 from onduty.web.alerting_schemas import AlertOut
 from onduty.web.ui.command import command_context
 from onduty.web.ui.composer import composer, default_kind, kind_from
+from onduty.web.ui.metric_chart import chart_for
 from onduty.web.ui.playbook import playbook_for, step_state
 from onduty.web.ui.render import allowed_actions, clock_view, page
 from onduty.web.ui.reviews import has_review
@@ -143,12 +144,14 @@ def _incident_context(request: Request, incident_id: int, kind: str) -> dict[str
             raise PageError(404, f"Incident {incident_id} not found.")
         row = _row(directory, store, incident, now)
         timeline = list(reversed(store.timeline(incident_id)))
-        alerts = [AlertOut.of(a) for a in store.alerts_of(incident_id)]
+        stored_alerts = store.alerts_of(incident_id)
+        alerts = [AlertOut.of(a) for a in stored_alerts]
         affected = store.affected_services(incident_id)
+    chart = chart_for(stored_alerts, incident, timeline, row.zone)
     kinds = sorted({e.kind.split(".")[0] for e in timeline})
     shown = [e for e in timeline if not kind or e.kind.split(".")[0] == kind]
     return {"row": row, "incident": incident, "timeline": shown, "kinds": kinds, "kind": kind,
-            "actions": allowed_actions(incident.status), "alerts": alerts,
+            "actions": allowed_actions(incident.status), "alerts": alerts, "chart": chart,
             "affected": [(directory.services[s].name if s in directory.services else s, r, at)
                          for s, r, at in affected],
             "services": [s for s, _, _ in affected] or [incident.service_id],
