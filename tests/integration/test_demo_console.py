@@ -14,7 +14,7 @@ from tests.integration.console_helpers import client_for
 
 def test_the_demo_console_links_show_the_story_incident() -> None:
     result = run_demo(lambda _when, _text: None)
-    console = demo_console(result.database, free_port(0))
+    console = demo_console(result.database, free_port(0), result.timeline[-1].at)
     try:
         http = client_for(console.container)
         assert http.get(urlparse(console.login_url).path).status_code == 303
@@ -26,6 +26,12 @@ def test_the_demo_console_links_show_the_story_incident() -> None:
         assert re.search(r'First client notice</span>\s*<span class="clock-state"><span aria-hidden="true">✓</span>'
                          r'\s*met at 18:05 CST', incident)
         assert "Initial notice sent to Rachel Kim (email)" in incident
+        # The console's time runs on from the story's end, so the review (due 48 h after resolve) is running,
+        # named with its day, and the page counts down from the server's figure, not the browser's clock.
+        assert re.search(r'Review</span>\s*<span class="clock-state"><span aria-hidden="true">◔</span>\s*'
+                         r'<span data-due="[^"]+" data-left="16\d{4}\.\d">\d+ h \d+ min left '
+                         r'\(due Sun 22 Nov 18:11 CST',
+                         incident), incident
         # The relevance series around the incident, drawn on the page, with its text alternative.
         assert '<svg class="metric-chart"' in incident and 'role="img"' in incident
         summary = "relevance 0.66 → 0.05 at 17:41; back to 0.65 at 18:10"  # on the series' clock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 
@@ -29,3 +30,15 @@ class SimulatedClock:
         if at < self._now:
             raise ValueError("simulated time does not run backwards")
         self._now = at
+
+
+class ResumedClock:
+    """Wall-clock speed from a given moment on: the demo's console carries on where its story ended."""
+
+    def __init__(self, start: datetime):
+        if start.tzinfo is None:
+            raise ValueError("a resumed clock needs an aware start time")
+        self._start, self._started = start, time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)

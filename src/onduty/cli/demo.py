@@ -69,17 +69,17 @@ def demo(
     if not (serve and sys.stdin.isatty()):
         out.print("[dim]Next: `onduty serve` runs the real thing; see README.md for the API tour.[/]")
         return
-    serve_console(result.database, port)
+    serve_console(result.database, port, result.timeline[-1].at)
 
 
-def serve_console(database_url: str, port: int) -> None:
-    """Serve the console on the demo's database until Ctrl-C, printing where and how to sign in."""
+def serve_console(database_url: str, port: int, resume_at: datetime) -> None:
+    """Serve the console on the demo's database, its time running on from `resume_at`, until Ctrl-C."""
     import uvicorn
 
     from onduty.sim.console import demo_console, free_port
     from onduty.web.app import create_app
 
-    console = demo_console(database_url, free_port(port))
+    console = demo_console(database_url, free_port(port), resume_at)
     out.print(Panel.fit(
         f"The console is at [bold]{console.url}[/] with the demo's incident in it.\n"
         f"Sign in as Lucía (admin), once, within 15 minutes:\n  [bold]{console.login_url}[/]\n"

@@ -1,10 +1,13 @@
-"""After the demo: the same database opened on the wall clock, with a console sign-in and a portal link."""
+"""After the demo: the same database, its clock running on from where the story ended, with a console sign-in
+and a portal link. On the wall clock every clock of a story set on a past evening would read as missed."""
 
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 
+from onduty.adapters.clock import ResumedClock
 from onduty.app.accounts import issue_login_link, issue_portal_link, set_role
 from onduty.bootstrap import Container, build
 from onduty.config import Settings
@@ -33,10 +36,11 @@ def free_port(preferred: int) -> int:
     raise OSError("no free port on 127.0.0.1")
 
 
-def demo_console(database_url: str, port: int) -> DemoConsole:
-    """The demo's database on the system clock; Lucía as admin with a one-time link; Northwind's portal link."""
+def demo_console(database_url: str, port: int, resume_at: datetime) -> DemoConsole:
+    """The demo's database with time running on from `resume_at`; Lucía as admin with a one-time link;
+    Northwind's portal link."""
     url = f"http://127.0.0.1:{port}"
-    container = build(Settings(database_url=database_url, public_url=url))
+    container = build(Settings(database_url=database_url, public_url=url), clock=ResumedClock(resume_at))
     now = container.clock.now()
     set_role(container.db, DEMO_PERSON, "admin", now)
     login = f"{url}/login/link/{issue_login_link(container.db, DEMO_PERSON, now)}"

@@ -62,14 +62,17 @@ class ClockView:
     due: datetime
     text: str
     symbol: str
+    left_s: float = 0.0  # seconds left on the server's clock when drawn; the page counts down from it
 
 
 def clock_view(clock: Clock, now: datetime, zone: str, is_open: bool = True) -> ClockView:
     """A clock in words; a missed one says by how much only while the incident is still open."""
     label = CLOCK_NAMES.get(clock.name, clock.name)
-    due = local(clock.due, zone, "%H:%M %Z")
+    near = abs(clock.due - now) < timedelta(hours=20)  # a due time on another day names its day
+    due = local(clock.due, zone, "%H:%M %Z" if near else "%a %d %b %H:%M %Z")
     if clock.state == "running":
-        return ClockView(clock.name, label, "running", clock.due, f"{humanize(clock.left(now))} left (due {due})", "◔")
+        return ClockView(clock.name, label, "running", clock.due, f"{humanize(clock.left(now))} left (due {due})", "◔",
+                         clock.left(now).total_seconds())
     if clock.state == "missed":
         by = f" by {humanize(clock.left(now))}" if is_open else ""
         return ClockView(clock.name, label, "missed", clock.due, f"MISSED{by} (due {due})", "✗")

@@ -15,12 +15,15 @@
     return Math.floor(h / 24) + " d " + (h % 24) + " h";
   }
 
-  // A running clock counts down each second; past due it says MISSED in words, not only in red.
+  // A running clock counts down each second from the time left on the server's clock when it was drawn
+  // (the browser's own clock may be off); past due it says MISSED in words, not only in red.
   function tick() {
     var nodes = document.querySelectorAll("[data-due]");
+    var now = performance.now();
     for (var i = 0; i < nodes.length; i++) {
       var el = nodes[i];
-      var left = (Date.parse(el.getAttribute("data-due")) - Date.now()) / 1000;
+      if (el.drawnAt === undefined) el.drawnAt = now;
+      var left = parseFloat(el.getAttribute("data-left")) - (now - el.drawnAt) / 1000;
       var due = el.textContent.replace(/^.*\(due /, "(due ");
       if (left >= 0) {
         el.textContent = human(left) + " left " + due;
