@@ -9,7 +9,7 @@ import pytest
 
 from onduty.domain.changes import Change
 from onduty.domain.client_requests import ClientRequest
-from onduty.domain.incidents import Incident
+from onduty.domain.incidents import Incident, TimelineEntry
 from onduty.domain.model import FallbackWebhook, Service
 from onduty.domain.playbook import (
     PlaybookInput,
@@ -181,6 +181,19 @@ def test_acknowledgement_and_mitigation_tick_their_items_by_themselves() -> None
     found = effective_ticks(i, [])
     assert found["assess.acknowledge"].by == "aiko" and found["assess.acknowledge"].at == T0 + 4 * MIN
     assert found["resolve.restored"].at == T0 + 20 * MIN
+
+
+def test_notices_sent_to_the_client_tick_their_items_by_themselves() -> None:
+    sent = [TimelineEntry(T0 + 40 * MIN, "comms.update", "Update", "maria"),
+            TimelineEntry(T0 + 25 * MIN, "comms.initial", "Initial notice", "maria"),
+            TimelineEntry(T0 + 90 * MIN, "comms.resolution", "Resolved", "lucia")]
+    found = effective_ticks(incident(1), [], sent)
+    assert (found["communicate.first-notice"].by, found["communicate.first-notice"].at) == ("maria", T0 + 25 * MIN)
+    assert found["close.resolution-notice"].at == T0 + 90 * MIN
+    assert "communicate.first-notice" not in effective_ticks(incident(1), [], sent[:1])
+    # A stored tick (or untick) is the last word; the record does not override a person's choice.
+    untick = Tick("communicate.first-notice", False, "aiko", T0 + 50 * MIN)
+    assert not effective_ticks(incident(1), [untick], sent)["communicate.first-notice"].done
 
 
 @pytest.mark.parametrize(("done_at", "now", "state", "record_miss"), [

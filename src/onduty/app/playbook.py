@@ -95,7 +95,7 @@ def playbook(txs: Transactions, incident_id: int, now: datetime, client_id: str 
     with txs() as store:
         incident = _incident(store, incident_id, client_id)
         gathered = _gather(store, store.directory(), incident)
-        ticks = effective_ticks(incident, store.ticks(incident_id))
+        ticks = effective_ticks(incident, store.ticks(incident_id), store.timeline(incident_id))
         requests = note_missed(store, incident_id, now)
     return PlaybookReport(
         incident=incident, steps=[step_view(s, ticks, now) for s in gathered.steps], ticks=ticks,
@@ -114,7 +114,7 @@ def tick(
         steps = _gather(store, store.directory(), incident).steps
         item = find_item(steps, item_id)
         step = next(s for s in steps if item in s.items)
-        current = effective_ticks(incident, store.ticks(incident_id)).get(item_id)
+        current = effective_ticks(incident, store.ticks(incident_id), store.timeline(incident_id)).get(item_id)
         if (current is not None and current.done) == done:
             state = "ticked" if done else "not ticked"
             raise PlaybookConflict(f"item {item_id!r} of incident {incident_id} is already {state}")

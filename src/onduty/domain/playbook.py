@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from onduty.domain.changes import Change
-from onduty.domain.incidents import Incident
+from onduty.domain.incidents import Incident, TimelineEntry
 from onduty.domain.model import Service
 from onduty.domain.severity import Severity, SeverityLevel, SeverityPolicy
 
@@ -265,9 +265,18 @@ def derive_playbook(p: PlaybookInput) -> list[Step]:
     ]
 
 
-def effective_ticks(incident: Incident, ticks: Sequence[Tick]) -> dict[str, Tick]:
-    """Stored ticks by item, plus the ones the incident's own status proves (acknowledged, mitigated)."""
+NOTICE_ITEMS = {"comms.initial": "communicate.first-notice", "comms.resolution": "close.resolution-notice"}
+
+
+def effective_ticks(incident: Incident, ticks: Sequence[Tick],
+                    timeline: Sequence[TimelineEntry] = ()) -> dict[str, Tick]:
+    """Stored ticks by item, plus the ones the incident's own record proves: acknowledged, mitigated, and the
+    first and resolution notices sent to the client (the earliest of each)."""
     found = {t.item_id: t for t in ticks}
+    for entry in sorted(timeline, key=lambda e: e.at):
+        item = NOTICE_ITEMS.get(entry.kind)
+        if item is not None and item not in found:
+            found[item] = Tick(item, True, entry.actor or "onduty", entry.at, "sent")
     if incident.acknowledged_at and "assess.acknowledge" not in found:
         found["assess.acknowledge"] = Tick("assess.acknowledge", True, incident.acknowledged_by or "onduty",
                                            incident.acknowledged_at, "acknowledged")
