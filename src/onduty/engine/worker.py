@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from onduty.app.audit import seal_audit
 from onduty.app.client_requests import record_missed_requests
-from onduty.app.delivery import cancel_if_acknowledged, record_delivered, record_failed
+from onduty.app.delivery import cancel_if_acknowledged, record_delivered_many, record_failed
 from onduty.app.heartbeats import check_heartbeats
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
 from onduty.app.readiness import send_reminders
@@ -25,6 +25,7 @@ log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
 REMINDER_CHECK_EVERY = timedelta(minutes=5)
 SEAL_EVERY = timedelta(seconds=5)
+BUSY_SEAL_EVERY = timedelta(seconds=1)  # while paging: one batch of rows at most this often, so seals keep up
 
 
 @dataclass
@@ -42,8 +43,12 @@ class Worker:
     def __init__(
         self, txs: Transactions, channels: Mapping[str, Channel], *,
         batch: int = 100, lease: timedelta = timedelta(seconds=60), senders: int = 1,
+        bulk: Transactions | None = None,
     ):
         self.txs = txs
+        # Transactions that write timeline rows and timers in bulk at the end (firing timers, recording
+        # delivered pages): a batch is a few statements instead of a few per timer or page.
+        self.bulk = bulk or txs
         self.channels = channels
         self.batch = batch
         self.lease = lease
@@ -52,6 +57,8 @@ class Worker:
         self._reminders_checked: datetime | None = None
         self._last_seal: datetime | None = None
         self._count = threading.Lock()
+        self._delivered: list[tuple[int, str]] = []  # sent, not yet recorded (message id, receipt)
+        self._recording = threading.Lock()
         # Several senders overlap the round trips of sending and recording pages (PostgreSQL); with
         # one, pages go out in claim order.
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="onduty-sender") if senders > 1 else None
@@ -67,9 +74,10 @@ class Worker:
             report.reminders = send_review_reminders(self.txs, now)  # overdue reviews and actions, once a day each
             self._reminders_checked = now
         while True:
-            with self.txs() as store:
+            with self.bulk() as store:
                 directory = store.directory()
                 timers = store.claim_due_timers(now, self.batch)
+                store.lock_incidents([timer.incident_id for timer in timers])
                 for timer in timers:
                     fire(store, directory, timer, now)
             report.timers_fired += len(timers)
@@ -82,12 +90,15 @@ class Worker:
                 elapsed = timedelta(seconds=time.monotonic() - started)
                 claimed = store.claim_deliveries(now, now + elapsed + self.lease, self.batch)
             deadline = time.monotonic() + self.lease.total_seconds() / 2
-            if self._pool is None:
-                for message in claimed:
-                    self._deliver(message, now, deadline, report)
-            else:
-                list(self._pool.map(self._deliver, claimed, [now] * len(claimed), [deadline] * len(claimed),
-                                    [report] * len(claimed)))
+            try:
+                if self._pool is None:
+                    for message in claimed:
+                        self._deliver(message, now, deadline, report)
+                else:
+                    list(self._pool.map(self._deliver, claimed, [now] * len(claimed),
+                                        [deadline] * len(claimed), [report] * len(claimed)))
+            finally:
+                self._record_delivered(now)  # whatever a failed recording left behind
             if not claimed or self._stopping.is_set():  # else loop: a failure may have queued a fallback
                 break
         self._seal(now, report)
@@ -116,15 +127,36 @@ class Worker:
             with self._count:
                 report.delivered += 1
             metrics.PAGES_DELIVERED.labels(message.channel).inc()
-            record_delivered(self.txs, message.id, receipt, now)
+            with self._count:
+                self._delivered.append((message.id, receipt))
+            self._record_delivered(now)
+
+    def _record_delivered(self, now: datetime) -> None:
+        """Group commit: one sender at a time records every page sent so far in one transaction; the
+        others keep sending meanwhile, and what they sent goes into the next transaction."""
+        while True:
+            if not self._recording.acquire(blocking=False):
+                return  # the sender recording now looks again for pages when it is done
+            try:
+                with self._count:
+                    outcomes, self._delivered = self._delivered, []
+                record_delivered_many(self.bulk, outcomes, now)
+            finally:
+                self._recording.release()
+            with self._count:
+                if not self._delivered:
+                    return
 
     def _seal(self, now: datetime, report: TickReport) -> None:
-        """Chain new audit rows every few seconds; off the hot path, and never in the way of paging."""
-        if self._last_seal is not None and now - self._last_seal < SEAL_EVERY:
+        """Chain new audit rows every few seconds, never in the way of paging: after a tick that paged,
+        one batch of rows at most (so a storm's pages do not wait for its seals), else all of them."""
+        busy = bool(report.timers_fired or report.delivered or report.failed)
+        every = BUSY_SEAL_EVERY if busy else SEAL_EVERY
+        if self._last_seal is not None and now - self._last_seal < every:
             return
         self._last_seal = now
         try:
-            report.sealed = seal_audit(self.txs, now)
+            report.sealed = seal_audit(self.txs, now, max_batches=1 if busy else None)
         except Unavailable:
             raise
         except Exception:
