@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import count
 from datetime import datetime
+from itertools import count
 
 from onduty.app.ports import Transactions
 from onduty.domain.audit import ORGANIZATION_CHAIN, Finding, seal_rows, verify_chain
