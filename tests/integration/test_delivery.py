@@ -8,6 +8,7 @@ from onduty.adapters.clock import SimulatedClock
 from onduty.app.ports import DeliveryError
 from onduty.bootstrap import Container, build
 from onduty.config import Settings
+from onduty.domain.incidents import OutboxMessage
 from tests.conftest import RecordingChannel, advance
 from tests.integration.test_escalation import kinds, trigger
 
@@ -79,3 +80,38 @@ def test_timers_survive_a_restart(database_url: str, planned: Container, clock: 
         assert fresh_pager.people() == ["lucia"]  # level 2, on time, and Aiko's page not repeated
     finally:
         restarted.db.dispose()
+
+
+def test_several_senders_send_each_page_once_and_record_each_delivery_once(
+    database_url: str, planned: Container, clock: SimulatedClock
+) -> None:
+    incidents = [trigger(planned, key=f"k{i}") for i in range(12)]
+    pager = RecordingChannel()
+    busy = build(Settings(database_url=database_url, delivery_threads=4), clock=clock,
+                 channels={k: pager for k in ("webhook", "email", "sms", "console")})
+    try:
+        busy.worker.run_once(clock.now())
+        keys = [m.idempotency_key for m in pager.sent]
+        assert len(keys) > len(incidents) and len(set(keys)) == len(keys)
+        with busy.db.transaction() as store:
+            delivered = [e.data["idempotency_key"] for i in incidents for e in store.timeline(i)
+                         if e.kind.endswith(".delivered")]
+            statuses = {m.idempotency_key: m.status for m in store.outbox_by_prefix("")}
+        assert sorted(delivered) == sorted(keys)  # each sent page on its timeline exactly once
+        assert {statuses[k] for k in keys} == {"delivered"}
+        assert not {"pending", "delivering"} & set(statuses.values())  # nothing left leased or waiting
+    finally:
+        busy.db.dispose()
+
+
+def test_a_page_queued_twice_under_one_key_is_stored_once(planned: Container, clock: SimulatedClock) -> None:
+    incident_id = trigger(planned)
+    planned.worker.run_once(clock.now())
+    with planned.db.transaction() as store:
+        (first, *_) = store.outbox_by_prefix(f"page:{incident_id}:")
+        again = OutboxMessage(first.idempotency_key, incident_id, first.person_id, first.channel, first.address,
+                              first.contact_index, first.payload, clock.now(), clock.now())
+        assert store.add_outbox(again) is False
+    with planned.db.transaction() as store:
+        rows = store.outbox_by_prefix(first.idempotency_key)
+    assert [(m.idempotency_key, m.status) for m in rows] == [(first.idempotency_key, "delivered")]

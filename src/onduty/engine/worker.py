@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from onduty.app.audit import seal_audit
+from onduty.app.audit import SEAL_BATCH, seal_audit
 from onduty.app.client_requests import record_missed_requests
 from onduty.app.delivery import cancel_if_acknowledged, record_delivered_many, record_failed
 from onduty.app.heartbeats import check_heartbeats
@@ -25,7 +25,7 @@ log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
 REMINDER_CHECK_EVERY = timedelta(minutes=5)
 SEAL_EVERY = timedelta(seconds=5)
-BUSY_SEAL_EVERY = timedelta(seconds=1)  # while paging: one batch of rows at most this often, so seals keep up
+IDLE_SEAL_BATCHES = 4  # batches of audit rows sealed after an idle tick (a tenth of a second or so each)
 
 
 @dataclass
@@ -55,7 +55,9 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._reminders_checked: datetime | None = None
+        self._next_due: datetime | None = None  # the soonest timer or page seen by `lag_seconds`
         self._last_seal: datetime | None = None
+        self._seal_behind = False  # the last pass left unsealed rows: seal more at the next idle tick
         self._count = threading.Lock()
         self._delivered: list[tuple[int, str]] = []  # sent, not yet recorded (message id, receipt)
         self._recording = threading.Lock()
@@ -148,19 +150,23 @@ class Worker:
                     return
 
     def _seal(self, now: datetime, report: TickReport) -> None:
-        """Chain new audit rows every few seconds, never in the way of paging: after a tick that paged,
-        one batch of rows at most (so a storm's pages do not wait for its seals), else all of them."""
+        """Chain new audit rows every few seconds, never long in the way of paging: after a tick that
+        paged, one batch at most (a storm's pages do not wait for its seals); after an idle tick a few,
+        and again at the next tick while rows are left over."""
         busy = bool(report.timers_fired or report.delivered or report.failed)
-        every = BUSY_SEAL_EVERY if busy else SEAL_EVERY
-        if self._last_seal is not None and now - self._last_seal < every:
+        due = self._last_seal is None or now - self._last_seal >= SEAL_EVERY
+        if not (due or (self._seal_behind and not busy)):
             return
         self._last_seal = now
+        batches = 1 if busy else IDLE_SEAL_BATCHES
         try:
-            report.sealed = seal_audit(self.txs, now, max_batches=1 if busy else None)
+            report.sealed = seal_audit(self.txs, now, max_batches=batches)
         except Unavailable:
             raise
         except Exception:
             log.exception("sealing the audit trail failed; the next pass retries")
+            return
+        self._seal_behind = report.sealed >= batches * SEAL_BATCH  # every batch was full: maybe more
 
     def lag_seconds(self, now: datetime) -> float:
         """How far the oldest due work (an unfired timer, a page due to be sent) is behind `now`."""
@@ -171,6 +177,7 @@ class Worker:
             failed = store.outbox_failed()
         timer_lag = max((now - timer_due).total_seconds(), 0.0) if timer_due else 0.0
         delivery_lag = max((now - delivery_due).total_seconds(), 0.0) if delivery_due else 0.0
+        self._next_due = min((d for d in (timer_due, delivery_due) if d is not None), default=None)
         metrics.OUTBOX_DEPTH.set(depth)
         metrics.OUTBOX_FAILED.set(failed)
         metrics.TIMER_LAG.set(timer_lag)
@@ -193,11 +200,12 @@ class Worker:
         reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
         while not stop.is_set() and not self._stopping.is_set():
             busy = False
+            ticked = clock.now()
             try:
-                if clock.now() >= reminders_due:
-                    reminders_due = clock.now() + READINESS_CHECK_EVERY
-                    send_reminders(self.txs, self.channels, clock.now())
-                report = self.run_once(clock.now())
+                if ticked >= reminders_due:
+                    reminders_due = ticked + READINESS_CHECK_EVERY
+                    send_reminders(self.txs, self.channels, ticked)
+                report = self.run_once(ticked)
                 self.lag_seconds(clock.now())
                 metrics.LAST_TICK.set_to_current_time()
                 # Work may have fallen due while this tick ran: after a busy tick, tick again at once.
@@ -207,5 +215,14 @@ class Worker:
             except Exception:
                 log.exception("worker tick failed; retrying")
             if not busy:
-                self._wake.wait(poll)
+                self._wake.wait(idle_wait(self._next_due, ticked, clock.now(), poll))
             self._wake.clear()
+
+
+def idle_wait(next_due: datetime | None, ticked: datetime, now: datetime, poll: float) -> float:
+    """Seconds to sleep after an idle tick that looked for work due by `ticked`: none if more fell due
+    since, else until the next timer or page falls due, at most `poll`. Work that was due when the tick
+    looked and is still there is another worker's (claimed or leased): wait a full poll for it."""
+    if next_due is None or next_due <= ticked:
+        return poll
+    return min(poll, max((next_due - now).total_seconds() + 0.005, 0.0))
