@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import pytest
 
 from onduty.adapters.clock import SimulatedClock
-from onduty.app.ports import DeliveryError
+from onduty.app.delivery import record_delivered_many
+from onduty.app.ports import DeliveryError, Transactions, Unavailable
 from onduty.bootstrap import Container, build
 from onduty.config import Settings
 from onduty.domain.incidents import OutboxMessage
+from onduty.engine import worker as worker_module
 from tests.conftest import RecordingChannel, advance
 from tests.integration.test_escalation import kinds, trigger
 
@@ -115,3 +120,24 @@ def test_a_page_queued_twice_under_one_key_is_stored_once(planned: Container, cl
     with planned.db.transaction() as store:
         rows = store.outbox_by_prefix(first.idempotency_key)
     assert [(m.idempotency_key, m.status) for m in rows] == [(first.idempotency_key, "delivered")]
+
+
+def test_a_delivery_whose_recording_failed_is_recorded_later_and_not_sent_again(
+    planned: Container, pager: RecordingChannel, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident_id = trigger(planned, severity="warning")
+    attempts: list[list[tuple[int, str]]] = []
+
+    def flaky(txs: Transactions, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
+        attempts.append(list(outcomes))
+        if len(attempts) == 1:
+            raise Unavailable("the database went away")
+        record_delivered_many(txs, outcomes, now)
+
+    monkeypatch.setattr(worker_module, "record_delivered_many", flaky)
+    with pytest.raises(Unavailable):
+        planned.worker.run_once(clock.now())
+    assert len(attempts) == 2 and attempts[0] == attempts[1]  # the same pages, tried again
+    assert kinds(planned, incident_id).count("page.delivered") == 1
+    advance(planned, clock, timedelta(seconds=120))  # well past the page's lease
+    assert pager.people() == ["aiko"]  # sent once

@@ -25,6 +25,7 @@ log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
 REMINDER_CHECK_EVERY = timedelta(minutes=5)
 SEAL_EVERY = timedelta(seconds=5)
+MIN_IDLE_WAIT = 0.1  # seconds: the shortest sleep before work due soon (each tick costs a few queries)
 IDLE_SEAL_BATCHES = 4  # batches of audit rows sealed after an idle tick (a tenth of a second or so each)
 
 
@@ -107,7 +108,8 @@ class Worker:
         return report
 
     def _deliver(self, message: OutboxMessage, now: datetime, deadline: float, report: TickReport) -> None:
-        """Send one claimed page and record the outcome in a transaction of its own."""
+        """Send one claimed page and record the outcome: a failure in a transaction of its own, a delivery
+        with whatever else was delivered meanwhile (`_record_delivered`)."""
         assert message.id is not None
         if self._stopping.is_set():
             return  # unsent claims come back when their lease ends
@@ -126,10 +128,9 @@ class Worker:
             metrics.DELIVERY_FAILURES.labels(message.channel).inc()
             record_failed(self.txs, message.id, str(exc), exc.permanent, now)
         else:
-            with self._count:
-                report.delivered += 1
             metrics.PAGES_DELIVERED.labels(message.channel).inc()
             with self._count:
+                report.delivered += 1
                 self._delivered.append((message.id, receipt))
             self._record_delivered(now)
 
@@ -142,7 +143,12 @@ class Worker:
             try:
                 with self._count:
                     outcomes, self._delivered = self._delivered, []
-                record_delivered_many(self.bulk, outcomes, now)
+                try:
+                    record_delivered_many(self.bulk, outcomes, now)
+                except Exception:
+                    with self._count:  # sent all the same: record them at the next chance, not send them again
+                        self._delivered[:0] = outcomes
+                    raise
             finally:
                 self._recording.release()
             with self._count:
@@ -221,8 +227,11 @@ class Worker:
 
 def idle_wait(next_due: datetime | None, ticked: datetime, now: datetime, poll: float) -> float:
     """Seconds to sleep after an idle tick that looked for work due by `ticked`: none if more fell due
-    since, else until the next timer or page falls due, at most `poll`. Work that was due when the tick
-    looked and is still there is another worker's (claimed or leased): wait a full poll for it."""
+    since, else until the next timer or page falls due but at least MIN_IDLE_WAIT (work falling due
+    every few milliseconds is taken a few at a time, not one tick each), and at most `poll`. Work that
+    was due when the tick looked and is still there is another worker's (claimed or leased): wait a poll."""
     if next_due is None or next_due <= ticked:
         return poll
-    return min(poll, max((next_due - now).total_seconds() + 0.005, 0.0))
+    if next_due <= now:
+        return 0.0
+    return min(poll, max((next_due - now).total_seconds() + 0.005, MIN_IDLE_WAIT))
