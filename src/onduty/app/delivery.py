@@ -71,10 +71,6 @@ def cancel_if_acknowledged(txs: Transactions, message_id: int, now: datetime) ->
         return True
 
 
-def record_delivered(txs: Transactions, message_id: int, receipt: str, now: datetime) -> None:
-    record_delivered_many(txs, [(message_id, receipt)], now)
-
-
 def record_delivered_many(txs: Transactions, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
     """Mark these sent pages (message id, receipt) delivered in one transaction, each on its timeline once."""
     if not outcomes:
