@@ -3,7 +3,8 @@
 pages   1,000 incidents are opened with their first timer falling due over --spread seconds (and their
         escalation --ack seconds after each); one `onduty worker` process runs on the wall clock and pages
         a loopback receiver. Latency = arrival at the receiver minus the timer's due time; p50/p99 over all
-        pages. The worker's CPU: seconds used while paging, per page, and per idle tick (no due work).
+        pages. The worker's CPU: seconds used while paging, per page, and per idle tick (no due work,
+        once the storm's audit rows are sealed).
 api     --incidents incidents are stored (bulk insert, a realistic mix of clients, services and statuses,
         each with a few timeline rows); `onduty serve --no-worker` answers incident lists (all, open,
         one client's) and details of random incidents; p50/p99 per kind, measured in the client.
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -88,7 +89,11 @@ def paging(url: str, workdir: Path, incidents: int, spread: float, ack: int) -> 
     while time.time() < deadline and not all(k in receiver.arrivals for k in due):
         time.sleep(0.1)
     busy_cpu = cpu_seconds(worker.process.pid) - busy_from
-    time.sleep(1.0)  # all paged: from here on the worker ticks with nothing due
+    paged_at = time.time()
+    while time.time() < paged_at + 60 and unsealed_rows(url):
+        time.sleep(0.2)  # the worker seals the storm's audit rows once paging is done
+    sealed_after = time.time() - paged_at
+    time.sleep(1.0)  # all paged and sealed: from here on the worker ticks with nothing due
     idle_cpu = cpu_seconds(worker.process.pid)
     time.sleep(4.0)
     idle_cpu = cpu_seconds(worker.process.pid) - idle_cpu
@@ -102,7 +107,19 @@ def paging(url: str, workdir: Path, incidents: int, spread: float, ack: int) -> 
         "worker_cpu_seconds": round(busy_cpu, 2),
         "worker_cpu_ms_per_page": round(1000 * busy_cpu / max(len(latencies), 1), 2),
         "worker_cpu_ms_per_idle_tick": round(1000 * idle_cpu / (4.0 / 0.5), 2),
+        "audit_sealed_seconds_after_last_page": round(sealed_after, 1),
     }
+
+
+def unsealed_rows(url: str) -> int:
+    """Timeline and admin rows not chained into the audit trail yet."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = sum(int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                   for table in (t.timeline, t.admin_actions))
+        seals = int(conn.execute(select(func.count()).select_from(t.audit_seals)).scalar_one())
+    engine.dispose()
+    return rows - seals
 
 
 def fill(url: str, count: int) -> None:

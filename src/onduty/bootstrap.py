@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from onduty.adapters.clock import SystemClock
+from onduty.adapters.db.batch_store import batch_transactions
 from onduty.adapters.db.database import Database
 from onduty.adapters.db.migrate import upgrade
 from onduty.adapters.notify.apprise import AppriseChannel
@@ -58,5 +59,5 @@ def build(
     batch = 100 if db.is_postgres else 10
     senders = settings.delivery_threads or (4 if db.is_postgres else 1)
     worker = Worker(db.relaxed, chosen, batch=batch, lease=timedelta(seconds=settings.delivery_lease_seconds),
-                    senders=senders)
+                    senders=senders, bulk=batch_transactions(db, durable=False))
     return Container(settings, db, clock or SystemClock(), worker, chosen)

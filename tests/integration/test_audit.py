@@ -82,3 +82,36 @@ def test_verify_names_a_changed_row_and_a_deleted_row(planned: Container, clock:
                                 env={"ONDUTY_DATABASE_URL": planned.settings.database_url, "COLUMNS": "200"})
     assert result.exit_code == 1
     assert f"timeline row {deleted}" in result.stdout and "was deleted after it was sealed" in result.stdout
+
+
+def _timeline_row(c: Container, row_id: int, incident_id: int, clock: SimulatedClock) -> None:
+    """A timeline row with a chosen id, as a transaction that took its id early and committed late leaves it."""
+    with c.db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO timeline_entries (id, incident_id, at, kind, actor, message, data) "
+                          "VALUES (:id, :incident, :at, 'note', 'ops', 'late', '{}')"),
+                     {"id": row_id, "incident": incident_id, "at": clock.now()})
+
+
+def test_a_row_committed_below_the_newest_seal_is_sealed_too(planned: Container, clock: SimulatedClock) -> None:
+    incident_id = trigger(planned)
+    planned.worker.run_once(clock.now())
+    with planned.db.engine.connect() as conn:
+        top = int(conn.execute(text("SELECT max(id) FROM timeline_entries")).scalar_one())
+    _timeline_row(planned, top + 10, incident_id, clock)
+    assert seal_audit(planned.db, clock.now()) == 1
+    _timeline_row(planned, top + 5, incident_id, clock)  # committed after a newer row was sealed
+    assert seal_audit(planned.db, clock.now()) == 1
+    _counts, findings, unsealed = verify_audit(planned.db)
+    assert findings == [] and unsealed == 0
+
+
+def test_sealing_a_batch_at_a_time_continues_each_chain(planned: Container, clock: SimulatedClock) -> None:
+    trigger(planned, key="a")
+    trigger(planned, key="b")
+    before = verify_audit(planned.db)[2]
+    first = seal_audit(planned.db, clock.now(), batch=2, max_batches=1)  # two rows of each source at most
+    _counts, findings, unsealed = verify_audit(planned.db)
+    assert findings == [] and 0 < first <= 4 and unsealed == before - first > 0
+    assert seal_audit(planned.db, clock.now(), batch=2) == unsealed
+    _counts, findings, unsealed = verify_audit(planned.db)
+    assert findings == [] and unsealed == 0

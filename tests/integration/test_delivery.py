@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import pytest
 
 from onduty.adapters.clock import SimulatedClock
-from onduty.app.ports import DeliveryError
+from onduty.app.delivery import record_delivered_many
+from onduty.app.ports import DeliveryError, Transactions, Unavailable
 from onduty.bootstrap import Container, build
 from onduty.config import Settings
+from onduty.domain.incidents import OutboxMessage
+from onduty.engine import worker as worker_module
 from tests.conftest import RecordingChannel, advance
 from tests.integration.test_escalation import kinds, trigger
 
@@ -79,3 +85,59 @@ def test_timers_survive_a_restart(database_url: str, planned: Container, clock: 
         assert fresh_pager.people() == ["lucia"]  # level 2, on time, and Aiko's page not repeated
     finally:
         restarted.db.dispose()
+
+
+def test_several_senders_send_each_page_once_and_record_each_delivery_once(
+    database_url: str, planned: Container, clock: SimulatedClock
+) -> None:
+    incidents = [trigger(planned, key=f"k{i}") for i in range(12)]
+    pager = RecordingChannel()
+    busy = build(Settings(database_url=database_url, delivery_threads=4), clock=clock,
+                 channels={k: pager for k in ("webhook", "email", "sms", "console")})
+    try:
+        busy.worker.run_once(clock.now())
+        keys = [m.idempotency_key for m in pager.sent]
+        assert len(keys) > len(incidents) and len(set(keys)) == len(keys)
+        with busy.db.transaction() as store:
+            delivered = [e.data["idempotency_key"] for i in incidents for e in store.timeline(i)
+                         if e.kind.endswith(".delivered")]
+            statuses = {m.idempotency_key: m.status for m in store.outbox_by_prefix("")}
+        assert sorted(delivered) == sorted(keys)  # each sent page on its timeline exactly once
+        assert {statuses[k] for k in keys} == {"delivered"}
+        assert not {"pending", "delivering"} & set(statuses.values())  # nothing left leased or waiting
+    finally:
+        busy.db.dispose()
+
+
+def test_a_page_queued_twice_under_one_key_is_stored_once(planned: Container, clock: SimulatedClock) -> None:
+    incident_id = trigger(planned)
+    planned.worker.run_once(clock.now())
+    with planned.db.transaction() as store:
+        (first, *_) = store.outbox_by_prefix(f"page:{incident_id}:")
+        again = OutboxMessage(first.idempotency_key, incident_id, first.person_id, first.channel, first.address,
+                              first.contact_index, first.payload, clock.now(), clock.now())
+        assert store.add_outbox(again) is False
+    with planned.db.transaction() as store:
+        rows = store.outbox_by_prefix(first.idempotency_key)
+    assert [(m.idempotency_key, m.status) for m in rows] == [(first.idempotency_key, "delivered")]
+
+
+def test_a_delivery_whose_recording_failed_is_recorded_later_and_not_sent_again(
+    planned: Container, pager: RecordingChannel, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident_id = trigger(planned, severity="warning")
+    attempts: list[list[tuple[int, str]]] = []
+
+    def flaky(txs: Transactions, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
+        attempts.append(list(outcomes))
+        if len(attempts) == 1:
+            raise Unavailable("the database went away")
+        record_delivered_many(txs, outcomes, now)
+
+    monkeypatch.setattr(worker_module, "record_delivered_many", flaky)
+    with pytest.raises(Unavailable):
+        planned.worker.run_once(clock.now())
+    assert len(attempts) == 2 and attempts[0] == attempts[1]  # the same pages, tried again
+    assert kinds(planned, incident_id).count("page.delivered") == 1
+    advance(planned, clock, timedelta(seconds=120))  # well past the page's lease
+    assert pager.people() == ["aiko"]  # sent once

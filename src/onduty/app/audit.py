@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from itertools import count
 
 from onduty.app.ports import Transactions
 from onduty.domain.audit import ORGANIZATION_CHAIN, Finding, seal_rows, verify_chain
@@ -11,10 +12,11 @@ from onduty.domain.audit import ORGANIZATION_CHAIN, Finding, seal_rows, verify_c
 SEAL_BATCH = 500
 
 
-def seal_audit(txs: Transactions, now: datetime, batch: int = SEAL_BATCH) -> int:
-    """Chain every unsealed row (timeline and admin actions), a batch per transaction; returns how many."""
+def seal_audit(txs: Transactions, now: datetime, batch: int = SEAL_BATCH, max_batches: int | None = None) -> int:
+    """Chain every unsealed row (timeline and admin actions), a batch per transaction, or only the first
+    `max_batches` batches; returns how many."""
     sealed = 0
-    while True:
+    for _ in range(max_batches) if max_batches is not None else count():
         with txs() as store:
             if not store.take_seal_lock():
                 return sealed  # another worker is sealing
@@ -26,6 +28,7 @@ def seal_audit(txs: Transactions, now: datetime, batch: int = SEAL_BATCH) -> int
         sealed += len(rows)
         if len(rows) < batch:
             return sealed
+    return sealed
 
 
 def verify_audit(txs: Transactions, client_id: str | None = None) -> tuple[dict[str, int], list[Finding], int]:

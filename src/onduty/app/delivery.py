@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from onduty.app.paging import outbox_message
@@ -73,21 +74,28 @@ def cancel_if_acknowledged(txs: Transactions, message_id: int, now: datetime) ->
         return True
 
 
-def record_delivered(txs: Transactions, message_id: int, receipt: str, now: datetime) -> None:
+def record_delivered_many(txs: Transactions, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Mark these sent pages (message id, receipt) delivered in one transaction, each on its timeline once."""
+    if not outcomes:
+        return
+    receipts = dict(outcomes)
     with txs() as store:
-        message = store.outbox_message(message_id)
-        if message is None or message.status == "delivered":
-            return
-        message.status, message.delivered_at, message.lease_until = "delivered", now, None
-        people = {p.id: p.name for p in store.directory().people.values()}
-        prefix, noun = _noun(message)
-        store.append(message.incident_id, [TimelineEntry(
-            now, f"{prefix}.delivered",
-            f"{noun} delivered to {_who(message, people)} via {message.channel} "
-            f"(attempt {message.attempts}): {receipt}",
-            data={"person": message.person_id, "channel": message.channel, "attempt": message.attempts,
-                  "idempotency_key": message.idempotency_key},
-        )])
+        people: dict[str, str] | None = None
+        for message in store.outbox_messages(list(receipts)):
+            assert message.id is not None
+            if message.status == "delivered":
+                continue
+            message.status, message.delivered_at, message.lease_until = "delivered", now, None
+            if people is None:
+                people = {p.id: p.name for p in store.directory().people.values()}
+            prefix, noun = _noun(message)
+            store.append(message.incident_id, [TimelineEntry(
+                now, f"{prefix}.delivered",
+                f"{noun} delivered to {_who(message, people)} via {message.channel} "
+                f"(attempt {message.attempts}): {receipts[message.id]}",
+                data={"person": message.person_id, "channel": message.channel, "attempt": message.attempts,
+                      "idempotency_key": message.idempotency_key},
+            )])
 
 
 def _keeps_retrying(message: OutboxMessage, has_next: bool, resolved: bool, now: datetime) -> bool:

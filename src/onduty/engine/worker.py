@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from onduty.app.audit import seal_audit
+from onduty.app.audit import SEAL_BATCH, seal_audit
 from onduty.app.client_requests import record_missed_requests
-from onduty.app.delivery import cancel_if_acknowledged, record_delivered, record_failed
+from onduty.app.delivery import cancel_if_acknowledged, record_delivered_many, record_failed
 from onduty.app.heartbeats import check_heartbeats
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
 from onduty.app.readiness import send_reminders
@@ -25,6 +25,8 @@ log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
 REMINDER_CHECK_EVERY = timedelta(minutes=5)
 SEAL_EVERY = timedelta(seconds=5)
+MIN_IDLE_WAIT = 0.1  # seconds: the shortest sleep before work due soon (each tick costs a few queries)
+IDLE_SEAL_BATCHES = 4  # batches of audit rows sealed after an idle tick (a tenth of a second or so each)
 
 
 @dataclass
@@ -42,16 +44,24 @@ class Worker:
     def __init__(
         self, txs: Transactions, channels: Mapping[str, Channel], *,
         batch: int = 100, lease: timedelta = timedelta(seconds=60), senders: int = 1,
+        bulk: Transactions | None = None,
     ):
         self.txs = txs
+        # Transactions that write timeline rows and timers in bulk at the end (firing timers, recording
+        # delivered pages): a batch is a few statements instead of a few per timer or page.
+        self.bulk = bulk or txs
         self.channels = channels
         self.batch = batch
         self.lease = lease
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._reminders_checked: datetime | None = None
+        self._next_due: datetime | None = None  # the soonest timer or page seen by `lag_seconds`
         self._last_seal: datetime | None = None
+        self._seal_behind = False  # the last pass left unsealed rows: seal more at the next idle tick
         self._count = threading.Lock()
+        self._delivered: list[tuple[int, str]] = []  # sent, not yet recorded (message id, receipt)
+        self._recording = threading.Lock()
         # Several senders overlap the round trips of sending and recording pages (PostgreSQL); with
         # one, pages go out in claim order.
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="onduty-sender") if senders > 1 else None
@@ -67,9 +77,10 @@ class Worker:
             report.reminders = send_review_reminders(self.txs, now)  # overdue reviews and actions, once a day each
             self._reminders_checked = now
         while True:
-            with self.txs() as store:
+            with self.bulk() as store:
                 directory = store.directory()
                 timers = store.claim_due_timers(now, self.batch)
+                store.lock_incidents([timer.incident_id for timer in timers])
                 for timer in timers:
                     fire(store, directory, timer, now)
             report.timers_fired += len(timers)
@@ -82,19 +93,23 @@ class Worker:
                 elapsed = timedelta(seconds=time.monotonic() - started)
                 claimed = store.claim_deliveries(now, now + elapsed + self.lease, self.batch)
             deadline = time.monotonic() + self.lease.total_seconds() / 2
-            if self._pool is None:
-                for message in claimed:
-                    self._deliver(message, now, deadline, report)
-            else:
-                list(self._pool.map(self._deliver, claimed, [now] * len(claimed), [deadline] * len(claimed),
-                                    [report] * len(claimed)))
+            try:
+                if self._pool is None:
+                    for message in claimed:
+                        self._deliver(message, now, deadline, report)
+                else:
+                    list(self._pool.map(self._deliver, claimed, [now] * len(claimed),
+                                        [deadline] * len(claimed), [report] * len(claimed)))
+            finally:
+                self._record_delivered(now)  # whatever a failed recording left behind
             if not claimed or self._stopping.is_set():  # else loop: a failure may have queued a fallback
                 break
         self._seal(now, report)
         return report
 
     def _deliver(self, message: OutboxMessage, now: datetime, deadline: float, report: TickReport) -> None:
-        """Send one claimed page and record the outcome in a transaction of its own."""
+        """Send one claimed page and record the outcome: a failure in a transaction of its own, a delivery
+        with whatever else was delivered meanwhile (`_record_delivered`)."""
         assert message.id is not None
         if self._stopping.is_set():
             return  # unsent claims come back when their lease ends
@@ -113,22 +128,51 @@ class Worker:
             metrics.DELIVERY_FAILURES.labels(message.channel).inc()
             record_failed(self.txs, message.id, str(exc), exc.permanent, now)
         else:
+            metrics.PAGES_DELIVERED.labels(message.channel).inc()
             with self._count:
                 report.delivered += 1
-            metrics.PAGES_DELIVERED.labels(message.channel).inc()
-            record_delivered(self.txs, message.id, receipt, now)
+                self._delivered.append((message.id, receipt))
+            self._record_delivered(now)
+
+    def _record_delivered(self, now: datetime) -> None:
+        """Group commit: one sender at a time records every page sent so far in one transaction; the
+        others keep sending meanwhile, and what they sent goes into the next transaction."""
+        while True:
+            if not self._recording.acquire(blocking=False):
+                return  # the sender recording now looks again for pages when it is done
+            try:
+                with self._count:
+                    outcomes, self._delivered = self._delivered, []
+                try:
+                    record_delivered_many(self.bulk, outcomes, now)
+                except Exception:
+                    with self._count:  # sent all the same: record them at the next chance, not send them again
+                        self._delivered[:0] = outcomes
+                    raise
+            finally:
+                self._recording.release()
+            with self._count:
+                if not self._delivered:
+                    return
 
     def _seal(self, now: datetime, report: TickReport) -> None:
-        """Chain new audit rows every few seconds; off the hot path, and never in the way of paging."""
-        if self._last_seal is not None and now - self._last_seal < SEAL_EVERY:
+        """Chain new audit rows every few seconds, never long in the way of paging: after a tick that
+        paged, one batch at most (a storm's pages do not wait for its seals); after an idle tick a few,
+        and again at the next tick while rows are left over."""
+        busy = bool(report.timers_fired or report.delivered or report.failed)
+        due = self._last_seal is None or now - self._last_seal >= SEAL_EVERY
+        if not (due or (self._seal_behind and not busy)):
             return
         self._last_seal = now
+        batches = 1 if busy else IDLE_SEAL_BATCHES
         try:
-            report.sealed = seal_audit(self.txs, now)
+            report.sealed = seal_audit(self.txs, now, max_batches=batches)
         except Unavailable:
             raise
         except Exception:
             log.exception("sealing the audit trail failed; the next pass retries")
+            return
+        self._seal_behind = report.sealed >= batches * SEAL_BATCH  # every batch was full: maybe more
 
     def lag_seconds(self, now: datetime) -> float:
         """How far the oldest due work (an unfired timer, a page due to be sent) is behind `now`."""
@@ -139,6 +183,7 @@ class Worker:
             failed = store.outbox_failed()
         timer_lag = max((now - timer_due).total_seconds(), 0.0) if timer_due else 0.0
         delivery_lag = max((now - delivery_due).total_seconds(), 0.0) if delivery_due else 0.0
+        self._next_due = min((d for d in (timer_due, delivery_due) if d is not None), default=None)
         metrics.OUTBOX_DEPTH.set(depth)
         metrics.OUTBOX_FAILED.set(failed)
         metrics.TIMER_LAG.set(timer_lag)
@@ -161,11 +206,12 @@ class Worker:
         reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
         while not stop.is_set() and not self._stopping.is_set():
             busy = False
+            ticked = clock.now()
             try:
-                if clock.now() >= reminders_due:
-                    reminders_due = clock.now() + READINESS_CHECK_EVERY
-                    send_reminders(self.txs, self.channels, clock.now())
-                report = self.run_once(clock.now())
+                if ticked >= reminders_due:
+                    reminders_due = ticked + READINESS_CHECK_EVERY
+                    send_reminders(self.txs, self.channels, ticked)
+                report = self.run_once(ticked)
                 self.lag_seconds(clock.now())
                 metrics.LAST_TICK.set_to_current_time()
                 # Work may have fallen due while this tick ran: after a busy tick, tick again at once.
@@ -175,5 +221,17 @@ class Worker:
             except Exception:
                 log.exception("worker tick failed; retrying")
             if not busy:
-                self._wake.wait(poll)
+                self._wake.wait(idle_wait(self._next_due, ticked, clock.now(), poll))
             self._wake.clear()
+
+
+def idle_wait(next_due: datetime | None, ticked: datetime, now: datetime, poll: float) -> float:
+    """Seconds to sleep after an idle tick that looked for work due by `ticked`: none if more fell due
+    since, else until the next timer or page falls due but at least MIN_IDLE_WAIT (work falling due
+    every few milliseconds is taken a few at a time, not one tick each), and at most `poll`. Work that
+    was due when the tick looked and is still there is another worker's (claimed or leased): wait a poll."""
+    if next_due is None or next_due <= ticked:
+        return poll
+    if next_due <= now:
+        return 0.0
+    return min(poll, max((next_due - now).total_seconds() + 0.005, MIN_IDLE_WAIT))

@@ -84,6 +84,12 @@ class BatchStore(SqlStore):
             entry.incident_id = incident_id
             self._entries.append(entry)
 
+    def _flush_incidents(self) -> None:
+        """Write buffered incidents only: what a row about to be written points at must exist first."""
+        if self._incidents:
+            _bulk_insert(self.session, t.incidents, self._incidents)
+            self._incidents.clear()
+
     def _flush_pending(self) -> None:
         """Write buffered rows, incidents first (the others point at them)."""
         for table, buffer in ((t.incidents, self._incidents), (t.timers, self._timers), (t.timeline, self._entries)):
@@ -94,6 +100,9 @@ class BatchStore(SqlStore):
 
     # -- everything else sees the buffered rows first -------------------------------------------------
     def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None:
+        held: Incident | None = self.__dict__.get("_incidents_memo", {}).get(incident_id)
+        if held is not None and (client_id is None or held.client_id == client_id):
+            return held  # read earlier in this transaction: nothing buffered can change it
         self._flush_pending()
         return super().incident(incident_id, client_id)
 
@@ -118,16 +127,17 @@ class BatchStore(SqlStore):
         return super().timeline(incident_id)
 
     def add_outbox(self, message: OutboxMessage) -> bool:
-        self._flush_pending()
+        self._flush_incidents()  # the page points at its incident; buffered timers and entries can wait
         return super().add_outbox(message)
 
 
-def batch_transactions(db: Database) -> Transactions:
-    """Transactions that yield a BatchStore and write its buffers before the commit."""
+def batch_transactions(db: Database, durable: bool = True) -> Transactions:
+    """Transactions that yield a BatchStore and write its buffers before the commit; `durable=False`
+    as in `Database.relaxed` (the worker's redoable work)."""
 
     @contextmanager
     def transaction() -> Iterator[BatchStore]:
-        with db.transaction() as plain:
+        with db.transaction(durable) as plain:
             store = BatchStore(plain.session)
             yield store
             store._flush_pending()

@@ -240,7 +240,20 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         self.session.add(incident)
         self.session.flush()
 
+    def lock_incidents(self, incident_ids: Sequence[int]) -> None:
+        """Read (and on PostgreSQL lock, in id order) these incidents in one statement, so that a tick
+        firing a batch of timers asks `incident` for each without a round trip apiece."""
+        ids = sorted(set(incident_ids))
+        if not ids:
+            return
+        stmt = select(Incident).where(t.incidents.c.id.in_(ids)).order_by(t.incidents.c.id)
+        locked = self.session.scalars(stmt.with_for_update(key_share=True) if self._locking else stmt)
+        self.__dict__.setdefault("_incidents_memo", {}).update({i.id: i for i in locked})
+
     def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None:
+        held: Incident | None = self.__dict__.get("_incidents_memo", {}).get(incident_id)
+        if held is not None and (client_id is None or held.client_id == client_id):
+            return held  # read and locked earlier in this transaction by `lock_incidents`
         stmt = select(Incident).where(t.incidents.c.id == incident_id)
         if client_id is not None:
             stmt = stmt.where(t.incidents.c.client_id == client_id)
@@ -297,14 +310,16 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
 
     # -- outbox --------------------------------------------------------------------------------
     def add_outbox(self, message: OutboxMessage) -> bool:
-        exists = self.session.scalar(
-            select(t.outbox.c.id).where(t.outbox.c.idempotency_key == message.idempotency_key)
-        )
-        if exists is not None:
-            return False
-        self.session.add(message)
-        self.session.flush()
-        return True
+        """Queue `message` unless one with its idempotency key exists: one statement, and two
+        transactions queuing the same key at once end with one row instead of a failed transaction."""
+        values = {c.key: getattr(message, c.key) for c in t.outbox.columns if c.key != "id"}
+        dialect_insert = pg_insert if self._locking else sqlite_insert
+        with self.session.no_autoflush:  # the row needs nothing pending in the session; that goes at commit
+            added = self.session.scalar(
+                dialect_insert(t.outbox).values(**values)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(t.outbox.c.id)
+            )
+        return added is not None
 
     def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
         """Lease due messages; a lease left by a crashed worker expires and the message is re-sent."""
@@ -333,6 +348,11 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         pending = self.session.scalar(select(func.min(c.next_attempt_at)).where(c.status == "pending"))
         leased = self.session.scalar(select(func.min(c.lease_until)).where(c.status == "delivering"))
         return min((d for d in (pending, leased) if d is not None), default=None)
+
+    def outbox_messages(self, message_ids: Sequence[int]) -> list[OutboxMessage]:
+        """These messages, locked in id order on PostgreSQL (one statement for a batch of outcomes)."""
+        stmt = select(OutboxMessage).where(t.outbox.c.id.in_(sorted(set(message_ids)))).order_by(t.outbox.c.id)
+        return list(self.session.scalars(stmt.with_for_update() if self._locking else stmt))
 
     def outbox_message(self, message_id: int) -> OutboxMessage | None:
         stmt = select(OutboxMessage).where(t.outbox.c.id == message_id)
