@@ -4,23 +4,27 @@ The ORM flushes one object at a time (about a quarter of a millisecond each); a 
 many incidents, so here they are buffered and written with one executemany per table. Incident ids
 are reserved up front (max + 1 under SQLite's write lock; the sequence on PostgreSQL) so timers and
 timeline entries can point at them before they are written. Every read, and every other write,
-first writes what is buffered, so the Store behaves exactly as the plain one.
+first writes what is buffered, so the Store behaves exactly as the plain one. The reads every ingest
+transaction makes (silences, groups, statuses, monitoring incidents) go to the driver (ingest_sql.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table, func, select, text
+from sqlalchemy import JSON, Table, text
 
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.database import Database
+from onduty.adapters.db.ingest_sql import IngestSql
 from onduty.adapters.db.store import SqlStore
 from onduty.app.ports import IncidentFilter, Transactions
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
+from onduty.domain.suppression import Silence
 
 _INSERTS: dict[tuple[str, str, bool], tuple[str, list[tuple[str, Any]]]] = {}
 
@@ -60,14 +64,20 @@ class BatchStore(SqlStore):
         self._timers: list[Timer] = []
         self._entries: list[TimelineEntry] = []
         self._next_id: int | None = None
+        self._sql: IngestSql | None = None
+
+    @property
+    def sql(self) -> IngestSql:
+        if self._sql is None:
+            self._sql = IngestSql(self.session.connection(), self._locking)
+        return self._sql
 
     def _reserve_incident_id(self) -> int:
         if self._locking:
             sequence = text("SELECT nextval(pg_get_serial_sequence('incidents', 'id'))")
             return int(self.session.execute(sequence).scalar_one())
         if self._next_id is None:  # BEGIN IMMEDIATE holds SQLite's write lock: nobody else can take these
-            top = self.session.execute(select(func.coalesce(func.max(t.incidents.c.id), 0))).scalar_one()
-            self._next_id = int(top) + 1
+            self._next_id = self.sql.max_incident_id() + 1
         ident, self._next_id = self._next_id, self._next_id + 1
         return ident
 
@@ -120,6 +130,42 @@ class BatchStore(SqlStore):
     def add_outbox(self, message: OutboxMessage) -> bool:
         self._flush_pending()
         return super().add_outbox(message)
+
+    # -- the reads of every ingest transaction, for the driver ----------------------------------------
+    def silences(self, now: datetime, include_expired: bool = False) -> list[Silence]:
+        if include_expired:
+            return super().silences(now, include_expired)
+        self._flush_pending()
+        return self.sql.silences(now)
+
+    def active_groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, datetime]]:
+        if not keys:
+            return {}
+        self._flush_pending()
+        return self.sql.active_groups(keys)
+
+    def open_incident_status(self, incident_ids: Sequence[int]) -> dict[int, str]:
+        if not incident_ids:
+            return {}
+        self._flush_pending()
+        return self.sql.incident_status(incident_ids)
+
+    def open_incidents_affecting(self, service_ids: Sequence[str]) -> dict[str, int]:
+        if not service_ids:
+            return {}
+        self._flush_pending()
+        return self.sql.incidents_affecting(service_ids)
+
+    def monitoring_incidents_for(self, keys: Sequence[tuple[str, str]], groups: Sequence[tuple[str, str]]
+                                 ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        self._flush_pending()
+        return (self.sql.monitoring_by_key(keys) if keys else {},
+                self.sql.monitoring_by_group(groups) if groups else {})
+
+    def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
+        if rows:
+            self._flush_pending()
+            self.sql.add_affected_services(rows, now)
 
 
 def batch_transactions(db: Database) -> Transactions:
