@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table, text
+from sqlalchemy import JSON, Table
 
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.database import Database
@@ -26,11 +26,12 @@ from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.suppression import Silence
 
-_INSERTS: dict[tuple[str, str, bool], tuple[str, list[tuple[str, Any]]]] = {}
+_INSERTS: dict[tuple[str, str, bool], tuple[str, str, list[tuple[str, Any]]]] = {}
 
 
-def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, list[tuple[str, Any]]]:
-    """The driver-level INSERT for `table` and each column's bind processor, built once per dialect."""
+def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, str, list[tuple[str, Any]]]:
+    """The driver-level INSERT for `table` (its head and one row's placeholders) and each column's bind
+    processor, built once per dialect."""
     key = (table.name, dialect.name, with_id)
     plan = _INSERTS.get(key)
     if plan is None:
@@ -38,23 +39,33 @@ def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, list[t
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         values = ", ".join(f"CAST({mark} AS JSON)" if dialect.name == "postgresql" and isinstance(c.type, JSON)
                            else mark for c in columns)
-        sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES ({values})"
-        plan = _INSERTS[key] = (sql, [(c.key, c.type.bind_processor(dialect)) for c in columns])
+        head = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES "
+        plan = _INSERTS[key] = (head, f"({values})", [(c.key, c.type.bind_processor(dialect)) for c in columns])
     return plan
 
 
 def _bulk_insert(session: Any, table: Table, objects: Sequence[object]) -> None:
-    """One executemany straight to the driver: SQLAlchemy's per-row parameter building cost more than
-    the database did. Values still pass through each column type's own bind processor."""
+    """Straight to the driver: SQLAlchemy's per-row parameter building cost more than the database did.
+    SQLite takes one executemany; PostgreSQL one COPY (executemany would send each row alone, and
+    multi-row INSERTs of ever-changing lengths cost psycopg a fresh parse each). Values still pass
+    through each column type's own bind processor."""
     connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
     for with_id in (True, False):
         chosen = [o for o in objects if (o.__dict__.get("id") is not None) == with_id]
         if not chosen:
             continue
-        sql, columns = _insert_plan(table, connection.dialect, with_id)
+        head, row, columns = _insert_plan(table, connection.dialect, with_id)
         rows = [tuple(process(getattr(o, key)) if process else getattr(o, key) for key, process in columns)
                 for o in chosen]
-        connection.exec_driver_sql(sql, rows)
+        if not postgres:
+            connection.exec_driver_sql(head + row, rows)
+            continue
+        names = ", ".join(table.c[key].name for key, _ in columns)
+        with connection.connection.dbapi_connection.cursor() as cursor, \
+                cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row(values)
 
 
 class BatchStore(SqlStore):
@@ -64,6 +75,7 @@ class BatchStore(SqlStore):
         self._timers: list[Timer] = []
         self._entries: list[TimelineEntry] = []
         self._next_id: int | None = None
+        self._reserved: list[int] = []
         self._sql: IngestSql | None = None
 
     @property
@@ -72,10 +84,15 @@ class BatchStore(SqlStore):
             self._sql = IngestSql(self.session.connection(), self._locking)
         return self._sql
 
+    def expect_incidents(self, count: int) -> None:
+        """On PostgreSQL, take `count` ids from the sequence in one round trip (unused ones leave a gap,
+        as a rolled-back insert does); on SQLite the ids are counted on from the largest."""
+        if self._locking and count > len(self._reserved):
+            self._reserved += self.sql.next_incident_ids(count - len(self._reserved))
+
     def _reserve_incident_id(self) -> int:
         if self._locking:
-            sequence = text("SELECT nextval(pg_get_serial_sequence('incidents', 'id'))")
-            return int(self.session.execute(sequence).scalar_one())
+            return self._reserved.pop(0) if self._reserved else self.sql.next_incident_ids(1)[0]
         if self._next_id is None:  # BEGIN IMMEDIATE holds SQLite's write lock: nobody else can take these
             self._next_id = self.sql.max_incident_id() + 1
         ident, self._next_id = self._next_id, self._next_id + 1

@@ -23,6 +23,15 @@ from onduty.domain.suppression import Silence
 OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 
 
+def pg_binary(connection: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Run `sql` on psycopg with binary placeholders (%b): arrays go as they are, where the text format
+    escapes every element; and the statement's text stays short and fixed, so psycopg parses it once
+    (it parses again each time a statement is over 4 kB, as long IN lists are)."""
+    with connection.connection.dbapi_connection.cursor(binary=True) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
 class IngestSql:
     """The driver-level statements of one connection (SQLite or PostgreSQL)."""
 
@@ -43,15 +52,24 @@ class IngestSql:
         return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self.postgres:
+            return pg_binary(self.connection, sql, params)
         return list(self.connection.exec_driver_sql(sql, tuple(params)))
 
-    def _pairs_in(self, columns: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
-        """`(a, b) IN (…)` over distinct pairs, as each dialect takes row values."""
+    def _pairs_in(self, columns: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
+        """`(a, b) IN (…)` over distinct pairs: two arrays on PostgreSQL, row values on SQLite."""
         unique = list(dict.fromkeys(pairs))
-        one = f"({self.p}, {self.p})"
-        values = ", ".join([one] * len(unique))
-        clause = f"({columns}) IN ({values})" if self.postgres else f"({columns}) IN (VALUES {values})"
-        return clause, [v for pair in unique for v in pair]
+        if self.postgres:
+            return (f"({columns}) IN (SELECT * FROM unnest(%b::text[], %b::text[]))",
+                    [[a for a, _ in unique], [b for _, b in unique]])
+        values = ", ".join(["(?, ?)"] * len(unique))
+        return f"({columns}) IN (VALUES {values})", [v for pair in unique for v in pair]
+
+    def _in(self, values: Sequence[Any], array: str) -> tuple[str, list[Any]]:
+        """`IN (…)` over `values`: one array parameter on PostgreSQL (of type `array`), a list on SQLite."""
+        if self.postgres:
+            return f"= ANY(%b::{array})", [list(values)]
+        return f"IN ({', '.join(['?'] * len(values))})", list(values)
 
     # -- reads -------------------------------------------------------------------------------------
     def silences(self, now: datetime) -> list[Silence]:
@@ -82,19 +100,17 @@ class IngestSql:
 
     def incident_status(self, incident_ids: Sequence[int]) -> dict[int, str]:
         """Statuses of these incidents, row-locked on PostgreSQL (as AlertStore.open_incident_status)."""
-        ids = sorted(set(incident_ids))
+        where, params = self._in(sorted(set(incident_ids)), "int[]")
         lock = " FOR UPDATE" if self.postgres else ""
-        rows = self._rows(f"SELECT id, status FROM incidents WHERE id IN ({', '.join([self.p] * len(ids))}) "
-                          f"ORDER BY id{lock}", ids)
+        rows = self._rows(f"SELECT id, status FROM incidents WHERE id {where} ORDER BY id{lock}", params)
         return {r[0]: r[1] for r in rows}
 
     def incidents_affecting(self, service_ids: Sequence[str]) -> dict[str, int]:
         """For each service, the oldest open incident that lists it as affected."""
-        ids = sorted(set(service_ids))
+        where, params = self._in(sorted(set(service_ids)), "text[]")
         rows = self._rows(
             "SELECT s.service_id, MIN(s.incident_id) FROM incident_services s JOIN incidents i ON i.id = s.incident_id "
-            f"WHERE s.service_id IN ({', '.join([self.p] * len(ids))}) AND i.status IN ({OPEN_LIST}) "
-            "GROUP BY s.service_id", ids)
+            f"WHERE s.service_id {where} AND i.status IN ({OPEN_LIST}) GROUP BY s.service_id", params)
         return {r[0]: r[1] for r in rows}
 
     def monitoring_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -116,6 +132,12 @@ class IngestSql:
         for r in rows:
             found.setdefault((r[0], r[1]), r[2])
         return found
+
+    def next_incident_ids(self, count: int) -> list[int]:
+        """`count` new incident ids from the sequence (PostgreSQL), in order."""
+        rows = self._rows("SELECT nextval(pg_get_serial_sequence('incidents', 'id')) "
+                          f"FROM generate_series(1, {int(count)})")
+        return sorted(int(r[0]) for r in rows)
 
     def max_incident_id(self) -> int:
         return int(self._rows("SELECT COALESCE(MAX(id), 0) FROM incidents")[0][0])
