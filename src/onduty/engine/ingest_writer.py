@@ -66,6 +66,8 @@ class IngestWriter:
 
     def start(self) -> None:
         """Start the writer thread (once); with autostart, the first submit does it."""
+        if self._thread is not None:  # started: no lock to take on every submit
+            return
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="onduty-ingest-writer", daemon=True)
