@@ -95,7 +95,8 @@ class AlertStore:
 
     # -- alerts ----------------------------------------------------------------------------------
     def upsert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> dict[tuple[str, str], UpsertOutcome]:
-        """Insert each key's alert, or count the triggers into its open alert: one statement per 500 keys.
+        """Insert each key's alert, or count the triggers into its open alert: one statement per 500 keys
+        (on PostgreSQL one statement, the rows as arrays).
 
         The open-alert unique index decides, not a read first, so racing writers cannot both insert.
         A row is new exactly when its stored count equals this batch's count (repeats only add).

@@ -1,9 +1,10 @@
 """A Store for the ingest path that writes new incidents, timers and timeline entries in bulk.
 
 The ORM flushes one object at a time (about a quarter of a millisecond each); a batch of events opens
-many incidents, so here they are buffered and written with one executemany per table. Incident ids
-are reserved up front (max + 1 under SQLite's write lock; the sequence on PostgreSQL) so timers and
-timeline entries can point at them before they are written. Every read, and every other write,
+many incidents, so here they are buffered and written with one executemany (one COPY on PostgreSQL)
+per table. Incident ids are reserved up front (max + 1 under SQLite's write lock; from the sequence
+on PostgreSQL, a round's worth at once) so timers and timeline entries can point at them before they
+are written. Every read, and every other write,
 first writes what is buffered, so the Store behaves exactly as the plain one. The reads every ingest
 transaction makes (silences, groups, statuses, monitoring incidents) go to the driver (ingest_sql.py).
 """
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import Table
 
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.database import Database
@@ -26,44 +27,39 @@ from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.suppression import Silence
 
-_INSERTS: dict[tuple[str, str, bool], tuple[str, str, list[tuple[str, Any]]]] = {}
+_INSERTS: dict[tuple[str, str, bool], tuple[str, list[tuple[str, Any]]]] = {}
 
 
-def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, str, list[tuple[str, Any]]]:
-    """The driver-level INSERT for `table` (its head and one row's placeholders) and each column's bind
-    processor, built once per dialect."""
+def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, list[tuple[str, Any]]]:
+    """The driver-level statement for `table` (an INSERT on SQLite, a COPY on PostgreSQL) and each
+    column's bind processor, built once per dialect."""
     key = (table.name, dialect.name, with_id)
     plan = _INSERTS.get(key)
     if plan is None:
         columns = [c for c in table.columns if with_id or c.key != "id"]
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        values = ", ".join(f"CAST({mark} AS JSON)" if dialect.name == "postgresql" and isinstance(c.type, JSON)
-                           else mark for c in columns)
-        head = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES "
-        plan = _INSERTS[key] = (head, f"({values})", [(c.key, c.type.bind_processor(dialect)) for c in columns])
+        names = ", ".join(c.name for c in columns)
+        sql = (f"COPY {table.name} ({names}) FROM STDIN" if dialect.name == "postgresql" else
+               f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)})")
+        plan = _INSERTS[key] = (sql, [(c.key, c.type.bind_processor(dialect)) for c in columns])
     return plan
 
 
 def _bulk_insert(session: Any, table: Table, objects: Sequence[object]) -> None:
     """Straight to the driver: SQLAlchemy's per-row parameter building cost more than the database did.
-    SQLite takes one executemany; PostgreSQL one COPY (executemany would send each row alone, and
-    multi-row INSERTs of ever-changing lengths cost psycopg a fresh parse each). Values still pass
-    through each column type's own bind processor."""
+    SQLite takes one executemany; PostgreSQL one COPY (its executemany would send each row alone).
+    Values still pass through each column type's own bind processor."""
     connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
     for with_id in (True, False):
         chosen = [o for o in objects if (o.__dict__.get("id") is not None) == with_id]
         if not chosen:
             continue
-        head, row, columns = _insert_plan(table, connection.dialect, with_id)
+        sql, columns = _insert_plan(table, connection.dialect, with_id)
         rows = [tuple(process(getattr(o, key)) if process else getattr(o, key) for key, process in columns)
                 for o in chosen]
-        if not postgres:
-            connection.exec_driver_sql(head + row, rows)
+        if connection.dialect.name != "postgresql":
+            connection.exec_driver_sql(sql, rows)
             continue
-        names = ", ".join(table.c[key].name for key, _ in columns)
-        with connection.connection.dbapi_connection.cursor() as cursor, \
-                cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
             for values in rows:
                 copy.write_row(values)
 
