@@ -82,3 +82,19 @@ def test_stopped_writer_refuses_new_events(planned: Container) -> None:
     writer.stop()
     with pytest.raises(Unavailable):
         writer.submit([("recs-model", trigger("late"))])
+
+
+def test_several_writer_threads_keep_one_incident_per_key(planned: Container) -> None:
+    writer = IngestWriter(batch_transactions(planned.db), planned.clock, autostart=False, writers=4)
+    futures = [writer.submit([("recs-model", trigger(f"hot{n % 3}"))]) for n in range(60)]
+    futures += [writer.submit([("recs-model", trigger(f"fresh{n}"))]) for n in range(10)]
+    writer.start()  # four threads take batches from one queue and commit them concurrently
+    results = [f.result(timeout=30)[0] for f in futures]
+    writer.stop()
+    hot: dict[str, set[int | None]] = {r.dedup_key: set() for r in results[:60]}
+    for r in results[:60]:
+        hot[r.dedup_key].add(r.incident_id)
+    assert all(len(ids) == 1 for ids in hot.values())  # racing commits joined the winner's incident
+    assert sum(r.decision is Decision.OPEN for r in results) == 13
+    with planned.db.transaction() as store:
+        assert len(store.incidents(IncidentFilter())) == 13

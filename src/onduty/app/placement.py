@@ -77,6 +77,12 @@ class Placer:
         placements: list[tuple[int, int | None, str]] = []
         affected: list[tuple[int, str, str]] = []
         joins: dict[tuple[int, str], list[Pending]] = {}  # (incident, how) → alerts that joined it
+        self.store.expect_incidents(len({  # at most one per alert without an incident, or per new group
+            (p.service_id, group_keys[p.alert_id]) if p.alert_id in group_keys else p.alert_id for p in pending
+            if (p.service_id, group_keys.get(p.alert_id)) not in live
+            and (p.service_id, p.event.dedup_key) not in by_key
+            and (p.service_id, group_keys.get(p.alert_id, "")) not in by_group
+            and not any(status.get(affecting.get(s, -1), "closed") in OPEN_STATUSES for s in ups[p.service_id])}))
         for p in pending:
             service = services[p.service_id]
             group = group_keys.get(p.alert_id)

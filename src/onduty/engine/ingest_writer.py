@@ -4,6 +4,10 @@ dozens of requests, so the database sees one transaction where it would have see
 
 A failure does not spread: when a batch fails, each request in it is retried in a transaction of
 its own, so only the request at fault gets the error and the others are stored.
+
+On PostgreSQL several writer threads (`writers`) take batches in turn, so one batch's work overlaps
+another's wait for its commit to reach the disk; the database's unique indexes and row locks keep
+them correct, as they do for several server processes. SQLite has one writer at a time: one thread.
 """
 
 from __future__ import annotations
@@ -40,13 +44,15 @@ class IngestWriter:
     def __init__(
         self, txs: Transactions, clock: Clock, *, on_commit: Callable[[list[IngestResult]], None] | None = None,
         max_batch_events: int = 2000, max_waiting_events: int = 50_000, autostart: bool = True,
+        writers: int = 1,
     ):
         self.txs, self.clock, self.on_commit = txs, clock, on_commit
+        self.writers = max(1, writers)
         self.max_batch_events, self.max_waiting_events = max_batch_events, max_waiting_events
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._waiting = 0
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._stopped = False
         self._autostart = autostart
 
@@ -65,20 +71,27 @@ class IngestWriter:
         return request.future
 
     def start(self) -> None:
-        """Start the writer thread (once); with autostart, the first submit does it."""
+        """Start the writer threads (once); with autostart, the first submit does it."""
+        if self._threads:  # started: no lock to take on every submit
+            return
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="onduty-ingest-writer", daemon=True)
-                self._thread.start()
+            if not self._threads:
+                threads = [threading.Thread(target=self._run, name=f"onduty-ingest-writer-{n}", daemon=True)
+                           for n in range(self.writers)]
+                for thread in threads:
+                    thread.start()
+                self._threads = threads
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Store what is queued, then end the thread."""
+        """Store what is queued, then end the threads."""
         with self._lock:
             self._stopped = True
-            thread = self._thread
-        if thread is not None:
+            threads = list(self._threads)
+        for _ in threads:
             self._queue.put(None)
-            thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
         while True:

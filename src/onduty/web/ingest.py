@@ -18,8 +18,9 @@ def ingest_writer(container: Container) -> IngestWriter:
         if any(r.decision in WAKES_THE_WORKER for r in results):
             container.worker.wake()  # a new incident pages now, not at the next poll
 
+    writers = container.settings.ingest_writers if container.db.is_postgres else 1
     return IngestWriter(batch_transactions(container.db), container.clock, on_commit=committed,
-                        max_batch_events=container.settings.ingest_batch_events)
+                        max_batch_events=container.settings.ingest_batch_events, writers=writers)
 
 
 def rate_limiter(settings: Settings) -> RateLimiter:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onduty.adapters.db import tables as t
+from onduty.adapters.db.ingest_sql import pg_binary
 from onduty.app.ports import AlertFilter, Conflict
 from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
 from onduty.domain.changes import Change
@@ -43,6 +44,20 @@ def _upsert_sql(rows: int, postgres: bool) -> str:
                "RETURNING id, service_id, dedup_key, status, incident_id, occurrences")
         _SQL_CACHE[(rows, postgres)] = sql
     return sql
+
+
+# PostgreSQL takes the rows as arrays: one short statement whatever the batch's size, so psycopg
+# parses it once and keeps it prepared (it re-parses statements over 4 kB, as multi-row VALUES are).
+_PG_UPSERT = (
+    f"INSERT INTO alerts ({_COLUMNS}) SELECT s, k, NULL, st, su, so, sv, f, a, a, NULL, n, CAST(d AS JSON) "
+    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], "
+    "%b::int[], %b::text[]) AS r(s, k, st, su, so, sv, f, n, d) CROSS JOIN (SELECT %b::timestamptz AS a) AS now "
+    "ON CONFLICT (service_id, dedup_key) WHERE status != 'resolved' DO UPDATE SET "
+    "occurrences = alerts.occurrences + excluded.occurrences, updated_at = excluded.updated_at "
+    "RETURNING id, service_id, dedup_key, status, incident_id, occurrences"
+)
+_PG_PLACE = ("UPDATE alerts SET incident_id = p.i, status = p.s FROM unnest(%b::int[], %b::text[], %b::int[]) "
+             "AS p(i, s, id) WHERE alerts.id = p.id")
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -80,7 +95,8 @@ class AlertStore:
 
     # -- alerts ----------------------------------------------------------------------------------
     def upsert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> dict[tuple[str, str], UpsertOutcome]:
-        """Insert each key's alert, or count the triggers into its open alert: one statement per 500 keys.
+        """Insert each key's alert, or count the triggers into its open alert: one statement per 500 keys
+        (on PostgreSQL one statement, the rows as arrays).
 
         The open-alert unique index decides, not a read first, so racing writers cannot both insert.
         A row is new exactly when its stored count equals this batch's count (repeats only add).
@@ -96,6 +112,15 @@ class AlertStore:
         at = stamp(now)
         connection = self.session.connection()
         found = {}
+        if self._locking:
+            columns = list(zip(*[(r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
+                                  r.first_signal_at, r.occurrences, json_value(r.details)) for r in ordered],
+                               strict=True))
+            for row in pg_binary(connection, _PG_UPSERT, (*[list(c) for c in columns], at)):
+                key = (row[1], row[2])
+                found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
+            self._forget_loaded()
+            return found
         for start in range(0, len(ordered), UPSERT_CHUNK):
             chunk = ordered[start:start + UPSERT_CHUNK]
             params: list[Any] = []
@@ -120,8 +145,13 @@ class AlertStore:
         by_target: dict[tuple[int | None, str], list[int]] = {}
         for alert_id, incident_id, status in placements:
             by_target.setdefault((incident_id, status), []).append(alert_id)
-        p = "%s" if self._locking else "?"
         connection = self.session.connection()
+        if self._locking:
+            rows = [(i, s, a) for (i, s), ids in by_target.items() for a in ids]
+            pg_binary(connection, _PG_PLACE, tuple(list(c) for c in zip(*rows, strict=True)))
+            self._forget_loaded()
+            return
+        p = "?"
         singles = [(i, s, ids[0]) for (i, s), ids in by_target.items() if len(ids) == 1]
         if singles:
             connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id = {p}", singles)

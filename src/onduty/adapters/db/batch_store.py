@@ -1,47 +1,53 @@
 """A Store for the ingest path that writes new incidents, timers and timeline entries in bulk.
 
 The ORM flushes one object at a time (about a quarter of a millisecond each); a batch of events opens
-many incidents, so here they are buffered and written with one executemany per table. Incident ids
-are reserved up front (max + 1 under SQLite's write lock; the sequence on PostgreSQL) so timers and
-timeline entries can point at them before they are written. Every read, and every other write,
-first writes what is buffered, so the Store behaves exactly as the plain one.
+many incidents, so here they are buffered and written with one executemany (one COPY on PostgreSQL)
+per table. Incident ids are reserved up front (max + 1 under SQLite's write lock; from the sequence
+on PostgreSQL, a round's worth at once) so timers and timeline entries can point at them before they
+are written. Every read, and every other write,
+first writes what is buffered, so the Store behaves exactly as the plain one. The reads every ingest
+transaction makes (silences, groups, statuses, monitoring incidents) go to the driver (ingest_sql.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table, func, select, text
+from sqlalchemy import Table
 
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.database import Database
+from onduty.adapters.db.ingest_sql import IngestSql
 from onduty.adapters.db.store import SqlStore
 from onduty.app.ports import IncidentFilter, Transactions
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
+from onduty.domain.suppression import Silence
 
 _INSERTS: dict[tuple[str, str, bool], tuple[str, list[tuple[str, Any]]]] = {}
 
 
 def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, list[tuple[str, Any]]]:
-    """The driver-level INSERT for `table` and each column's bind processor, built once per dialect."""
+    """The driver-level statement for `table` (an INSERT on SQLite, a COPY on PostgreSQL) and each
+    column's bind processor, built once per dialect."""
     key = (table.name, dialect.name, with_id)
     plan = _INSERTS.get(key)
     if plan is None:
         columns = [c for c in table.columns if with_id or c.key != "id"]
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        values = ", ".join(f"CAST({mark} AS JSON)" if dialect.name == "postgresql" and isinstance(c.type, JSON)
-                           else mark for c in columns)
-        sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES ({values})"
+        names = ", ".join(c.name for c in columns)
+        sql = (f"COPY {table.name} ({names}) FROM STDIN" if dialect.name == "postgresql" else
+               f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)})")
         plan = _INSERTS[key] = (sql, [(c.key, c.type.bind_processor(dialect)) for c in columns])
     return plan
 
 
 def _bulk_insert(session: Any, table: Table, objects: Sequence[object]) -> None:
-    """One executemany straight to the driver: SQLAlchemy's per-row parameter building cost more than
-    the database did. Values still pass through each column type's own bind processor."""
+    """Straight to the driver: SQLAlchemy's per-row parameter building cost more than the database did.
+    SQLite takes one executemany; PostgreSQL one COPY (its executemany would send each row alone).
+    Values still pass through each column type's own bind processor."""
     connection = session.connection()
     for with_id in (True, False):
         chosen = [o for o in objects if (o.__dict__.get("id") is not None) == with_id]
@@ -50,7 +56,12 @@ def _bulk_insert(session: Any, table: Table, objects: Sequence[object]) -> None:
         sql, columns = _insert_plan(table, connection.dialect, with_id)
         rows = [tuple(process(getattr(o, key)) if process else getattr(o, key) for key, process in columns)
                 for o in chosen]
-        connection.exec_driver_sql(sql, rows)
+        if connection.dialect.name != "postgresql":
+            connection.exec_driver_sql(sql, rows)
+            continue
+        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for values in rows:
+                copy.write_row(values)
 
 
 class BatchStore(SqlStore):
@@ -60,14 +71,26 @@ class BatchStore(SqlStore):
         self._timers: list[Timer] = []
         self._entries: list[TimelineEntry] = []
         self._next_id: int | None = None
+        self._reserved: list[int] = []
+        self._sql: IngestSql | None = None
+
+    @property
+    def sql(self) -> IngestSql:
+        if self._sql is None:
+            self._sql = IngestSql(self.session.connection(), self._locking)
+        return self._sql
+
+    def expect_incidents(self, count: int) -> None:
+        """On PostgreSQL, take `count` ids from the sequence in one round trip (unused ones leave a gap,
+        as a rolled-back insert does); on SQLite the ids are counted on from the largest."""
+        if self._locking and count > len(self._reserved):
+            self._reserved += self.sql.next_incident_ids(count - len(self._reserved))
 
     def _reserve_incident_id(self) -> int:
         if self._locking:
-            sequence = text("SELECT nextval(pg_get_serial_sequence('incidents', 'id'))")
-            return int(self.session.execute(sequence).scalar_one())
+            return self._reserved.pop(0) if self._reserved else self.sql.next_incident_ids(1)[0]
         if self._next_id is None:  # BEGIN IMMEDIATE holds SQLite's write lock: nobody else can take these
-            top = self.session.execute(select(func.coalesce(func.max(t.incidents.c.id), 0))).scalar_one()
-            self._next_id = int(top) + 1
+            self._next_id = self.sql.max_incident_id() + 1
         ident, self._next_id = self._next_id, self._next_id + 1
         return ident
 
@@ -129,6 +152,42 @@ class BatchStore(SqlStore):
     def add_outbox(self, message: OutboxMessage) -> bool:
         self._flush_incidents()  # the page points at its incident; buffered timers and entries can wait
         return super().add_outbox(message)
+
+    # -- the reads of every ingest transaction, for the driver ----------------------------------------
+    def silences(self, now: datetime, include_expired: bool = False) -> list[Silence]:
+        if include_expired:
+            return super().silences(now, include_expired)
+        self._flush_pending()
+        return self.sql.silences(now)
+
+    def active_groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, datetime]]:
+        if not keys:
+            return {}
+        self._flush_pending()
+        return self.sql.active_groups(keys)
+
+    def open_incident_status(self, incident_ids: Sequence[int]) -> dict[int, str]:
+        if not incident_ids:
+            return {}
+        self._flush_pending()
+        return self.sql.incident_status(incident_ids)
+
+    def open_incidents_affecting(self, service_ids: Sequence[str]) -> dict[str, int]:
+        if not service_ids:
+            return {}
+        self._flush_pending()
+        return self.sql.incidents_affecting(service_ids)
+
+    def monitoring_incidents_for(self, keys: Sequence[tuple[str, str]], groups: Sequence[tuple[str, str]]
+                                 ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        self._flush_pending()
+        return (self.sql.monitoring_by_key(keys) if keys else {},
+                self.sql.monitoring_by_group(groups) if groups else {})
+
+    def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
+        if rows:
+            self._flush_pending()
+            self.sql.add_affected_services(rows, now)
 
 
 def batch_transactions(db: Database, durable: bool = True) -> Transactions:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -19,6 +22,7 @@ from onduty.adapters.db.store import SqlStore
 from onduty.adapters.db.tables import map_domain
 from onduty.app.ports import Conflict, Unavailable
 
+BUSY_TIMEOUT_MS = 30_000
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 OUT_OF_RANGE = "22003"  # numeric_value_out_of_range: PostgreSQL's answer to an id no row can have
 
@@ -30,14 +34,35 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock at BEGIN, so two writers queue instead of failing mid-transaction.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_immediate(conn.connection.dbapi_connection)
+
+
+def begin_immediate(raw: Any, timeout: float = 30.0) -> None:
+    """BEGIN IMMEDIATE, polling every millisecond or two while another process holds the write lock.
+
+    SQLite's own busy handler sleeps longer and longer (up to 100 ms a try), so a writer that found the
+    lock taken — ingest, while the worker pages — could sleep long after it was free again.
+    """
+    deadline = time.monotonic() + timeout
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.001 + random.random() * 0.001)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _json(value: Any) -> str:

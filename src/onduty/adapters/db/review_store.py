@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from onduty.adapters.db import tables as t
+from onduty.adapters.db.record_rows import entries_of
 from onduty.app.ports import ReportFilter
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, TimelineEntry
@@ -113,8 +114,9 @@ class ReviewStore:
     def timelines(self, incident_ids: Sequence[int]) -> dict[int, list[TimelineEntry]]:
         found: dict[int, list[TimelineEntry]] = {i: [] for i in incident_ids}
         for chunk in _chunks(incident_ids):
-            for entry in self.session.scalars(select(TimelineEntry).where(t.timeline.c.incident_id.in_(chunk))
-                                              .order_by(t.timeline.c.id)):
+            for entry in entries_of(self.session.execute(select(t.timeline)
+                                                         .where(t.timeline.c.incident_id.in_(chunk))
+                                                         .order_by(t.timeline.c.id))):
                 found[entry.incident_id or 0].append(entry)
         return found
 

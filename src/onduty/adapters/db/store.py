@@ -24,6 +24,7 @@ from onduty.adapters.db.feed_store import FeedStore
 from onduty.adapters.db.lifecycle_store import LifecycleStore
 from onduty.adapters.db.playbook_store import PlaybookStore
 from onduty.adapters.db.readiness_store import ReadinessStore
+from onduty.adapters.db.record_rows import entries_of, insert_entries, insert_timers
 from onduty.adapters.db.review_store import ReviewStore
 from onduty.app.ports import ApiKey, ApiKeyInfo, Conflict, IncidentFilter, Role
 from onduty.domain.alerts import Alert
@@ -250,6 +251,9 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         locked = self.session.scalars(stmt.with_for_update(key_share=True) if self._locking else stmt)
         self.__dict__.setdefault("_incidents_memo", {}).update({i.id: i for i in locked})
 
+    def expect_incidents(self, count: int) -> None:
+        """Nothing to prepare: each incident takes its id when it is flushed."""
+
     def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None:
         held: Incident | None = self.__dict__.get("_incidents_memo", {}).get(incident_id)
         if held is not None and (client_id is None or held.client_id == client_id):
@@ -278,22 +282,21 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
     def append(self, incident_id: int, entries: Sequence[TimelineEntry]) -> None:
         for entry in entries:
             entry.incident_id = incident_id
-            self.session.add(entry)
-        self.session.flush()
+        insert_entries(self.session, entries)
 
     def timeline(self, incident_id: int) -> list[TimelineEntry]:
-        return list(self.session.scalars(
-            select(TimelineEntry).where(t.timeline.c.incident_id == incident_id).order_by(t.timeline.c.id)
+        return entries_of(self.session.execute(
+            select(t.timeline).where(t.timeline.c.incident_id == incident_id).order_by(t.timeline.c.id)
         ))
 
     # -- timers --------------------------------------------------------------------------------
     def add_timer(self, timer: Timer) -> None:
-        self.session.add(timer)
-        self.session.flush()
+        insert_timers(self.session, [timer])
 
     def claim_due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        """Due timers, loaded as mapped `StoredTimer`s: the caller's changes to them are flushed."""
         stmt = (
-            select(Timer)
+            select(t.StoredTimer)
             .where(t.timers.c.done.is_(False), t.timers.c.due_at <= now)
             .order_by(t.timers.c.due_at, t.timers.c.id)
             .limit(limit)
