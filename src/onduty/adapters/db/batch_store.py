@@ -123,7 +123,7 @@ class BatchStore(SqlStore):
 
     # -- everything else sees the buffered rows first -------------------------------------------------
     def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None:
-        held: Incident | None = self.__dict__.get("_incidents_memo", {}).get(incident_id)
+        held = self._locked_incidents.get(incident_id)
         if held is not None and (client_id is None or held.client_id == client_id):
             return held  # read earlier in this transaction: nothing buffered can change it
         self._flush_pending()

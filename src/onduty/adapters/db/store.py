@@ -52,6 +52,7 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
     def __init__(self, session: Session):
         self.session = session
         self._locking = session.get_bind().dialect.name == "postgresql"
+        self._locked_incidents: dict[int, Incident] = {}  # read by `lock_incidents` in this transaction
 
     # -- the plan ----------------------------------------------------------------------------
     def plan_sha(self) -> str | None:
@@ -249,13 +250,13 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
             return
         stmt = select(Incident).where(t.incidents.c.id.in_(ids)).order_by(t.incidents.c.id)
         locked = self.session.scalars(stmt.with_for_update(key_share=True) if self._locking else stmt)
-        self.__dict__.setdefault("_incidents_memo", {}).update({i.id: i for i in locked})
+        self._locked_incidents.update({i.id: i for i in locked if i.id is not None})
 
     def expect_incidents(self, count: int) -> None:
         """Nothing to prepare: each incident takes its id when it is flushed."""
 
     def incident(self, incident_id: int, client_id: str | None = None) -> Incident | None:
-        held: Incident | None = self.__dict__.get("_incidents_memo", {}).get(incident_id)
+        held = self._locked_incidents.get(incident_id)
         if held is not None and (client_id is None or held.client_id == client_id):
             return held  # read and locked earlier in this transaction by `lock_incidents`
         stmt = select(Incident).where(t.incidents.c.id == incident_id)
