@@ -109,7 +109,7 @@ class Worker:
 
     def _deliver(self, message: OutboxMessage, now: datetime, deadline: float, report: TickReport) -> None:
         """Send one claimed page and record the outcome: a failure in a transaction of its own, a delivery
-        with whatever else was delivered meanwhile (`_record_delivered`)."""
+        with whatever else was delivered meanwhile (`_record_delivered`), before sending the next."""
         assert message.id is not None
         if self._stopping.is_set():
             return  # unsent claims come back when their lease ends
@@ -132,28 +132,25 @@ class Worker:
             with self._count:
                 report.delivered += 1
                 self._delivered.append((message.id, receipt))
-            self._record_delivered(now)
+            self._record_delivered(now, message.id)
 
-    def _record_delivered(self, now: datetime) -> None:
-        """Group commit: one sender at a time records every page sent so far in one transaction; the
-        others keep sending meanwhile, and what they sent goes into the next transaction."""
-        while True:
-            if not self._recording.acquire(blocking=False):
-                return  # the sender recording now looks again for pages when it is done
-            try:
-                with self._count:
-                    outcomes, self._delivered = self._delivered, []
-                try:
-                    record_delivered_many(self.bulk, outcomes, now)
-                except Exception:
-                    with self._count:  # sent all the same: record them at the next chance, not send them again
-                        self._delivered[:0] = outcomes
-                    raise
-            finally:
-                self._recording.release()
+    def _record_delivered(self, now: datetime, mine: int | None = None) -> None:
+        """Group commit: a sender waits until its page (`mine`) is recorded; whoever records takes every page
+        sent so far into one transaction. So at most one page per sender is sent and not yet recorded, and a
+        crash can re-send no more than that; with `mine` None, record whatever is left."""
+        with self._recording:
             with self._count:
-                if not self._delivered:
-                    return
+                if mine is not None and all(message_id != mine for message_id, _ in self._delivered):
+                    return  # recorded by another sender's transaction while this one waited
+                outcomes, self._delivered = self._delivered, []
+            if not outcomes:
+                return
+            try:
+                record_delivered_many(self.bulk, outcomes, now)
+            except Exception:
+                with self._count:  # sent all the same: record them at the next chance, not send them again
+                    self._delivered[:0] = outcomes
+                raise
 
     def _seal(self, now: datetime, report: TickReport) -> None:
         """Chain new audit rows every few seconds, never long in the way of paging: after a tick that
