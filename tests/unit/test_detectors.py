@@ -106,7 +106,9 @@ def test_conversion_drop_fires_and_clean_weeks_do_not() -> None:
     assert alert.evidence["statistic"] > alert.evidence["threshold"]
 
 
-def test_relevance_drop_fires_within_minutes_and_recovery_resolves() -> None:
+def relevance_drop(chunk: int = 60) -> tuple[kpi.RateConfig, kpi.RateState, np.ndarray,
+                                             list[tuple[float, kpi.Transition]]]:
+    """A day of minutes at relevance 0.66 with a drop to 0.10 from minute 900 to 1200, fed to its monitor."""
     rng = np.random.default_rng(8)
     config = outputs.relevance_config()
     state = kpi.RateState.new(config)
@@ -114,7 +116,11 @@ def test_relevance_drop_fires_within_minutes_and_recovery_resolves() -> None:
     shown = np.full(ts.size, 500.0)
     rel = np.full(ts.size, 0.66)
     rel[900:1200] = 0.10
-    fired = feed(state, config, ts, rng.binomial(500, rel).astype(float), shown, chunk=1)
+    return config, state, ts, feed(state, config, ts, rng.binomial(500, rel).astype(float), shown, chunk)
+
+
+def test_relevance_drop_fires_within_minutes_and_recovery_resolves() -> None:
+    _, _, ts, fired = relevance_drop(chunk=1)
     assert [t.action for _, t in fired] == ["fire", "resolve"]
     assert fired[0][0] - ts[900] <= 3 * 60
     assert fired[0][1].evidence["baseline"] == pytest.approx(0.66, abs=0.02)
@@ -122,14 +128,8 @@ def test_relevance_drop_fires_within_minutes_and_recovery_resolves() -> None:
 
 
 def test_fire_and_resolve_carry_the_recent_series_bounded() -> None:
-    rng = np.random.default_rng(8)
-    config = outputs.relevance_config()
-    state = kpi.RateState.new(config)
-    ts = minutes(1)
-    shown = np.full(ts.size, 500.0)
-    rel = np.full(ts.size, 0.66)
-    rel[900:1200] = 0.10
-    (fire_at, fire), (resolve_at, resolve) = feed(state, config, ts, rng.binomial(500, rel).astype(float), shown)
+    config, state, _, fired = relevance_drop()
+    (fire_at, fire), (resolve_at, resolve) = fired
     for at, transition in ((fire_at, fire), (resolve_at, resolve)):
         points = transition.evidence["points"]
         assert len(points) == config.recent == 240  # a day of minutes behind it, 240 kept

@@ -114,19 +114,17 @@ class IngestSql:
         return {r[0]: r[1] for r in rows}
 
     def monitoring_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        clause, params = self._pairs_in("a.service_id, a.dedup_key", keys)
-        rows = self._rows("SELECT a.service_id, a.dedup_key, i.id FROM alerts a "
-                          f"JOIN incidents i ON i.id = a.incident_id WHERE i.status = 'monitoring' AND {clause} "
-                          "ORDER BY i.id", params)
-        found: dict[tuple[str, str], int] = {}
-        for r in rows:
-            found.setdefault((r[0], r[1]), r[2])
-        return found
+        """For each (service, dedup key), the oldest incident in monitoring holding such an alert."""
+        return self._monitoring("alerts", "dedup_key", keys)
 
     def monitoring_by_group(self, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        clause, params = self._pairs_in("g.service_id, g.group_key", groups)
-        rows = self._rows("SELECT g.service_id, g.group_key, i.id FROM alert_groups g "
-                          f"JOIN incidents i ON i.id = g.incident_id WHERE i.status = 'monitoring' AND {clause} "
+        """For each (service, group key), the oldest incident in monitoring holding such a group."""
+        return self._monitoring("alert_groups", "group_key", groups)
+
+    def _monitoring(self, table: str, key: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        clause, params = self._pairs_in(f"x.service_id, x.{key}", pairs)
+        rows = self._rows(f"SELECT x.service_id, x.{key}, i.id FROM {table} x "
+                          f"JOIN incidents i ON i.id = x.incident_id WHERE i.status = 'monitoring' AND {clause} "
                           "ORDER BY i.id", params)
         found: dict[tuple[str, str], int] = {}
         for r in rows:
