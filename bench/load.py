@@ -200,7 +200,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per API figure")
     parser.add_argument("--only", choices=["pages", "api"])
     args = parser.parse_args()
-    figures: dict[str, Any] = {"note": "2 shared cores, busy with other work while measured"}
+    figures: dict[str, Any] = {"cores": os.cpu_count(), "load_average_1m_at_start": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="onduty-load-") as folder:
         workdir = Path(folder)
         figures["database"] = (args.database_url or "sqlite").split(":")[0].split("+")[0]
