@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import orjson
@@ -72,10 +73,14 @@ class PageReceiver(BaseHTTPRequestHandler):
     """Stands in for the phones: answers every webhook page with 204, so the worker delivers for real."""
 
     received = 0
+    first_pages: ClassVar[set[str]] = set()  # webhook ids (idempotency keys) of first-level escalation pages
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         PageReceiver.received += 1
+        key = self.headers.get("webhook-id", "")
+        if key.startswith("page:") and ":escalate:0:0" in key:
+            PageReceiver.first_pages.add(key)
         self.send_response(204)
         self.end_headers()
 
@@ -270,7 +275,7 @@ def run_storm(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         started = time.perf_counter()
         load = send(base, requests, args.concurrency)
         deadline = time.monotonic() + 120
-        while PageReceiver.received < args.storm_keys and time.monotonic() < deadline:
+        while len(PageReceiver.first_pages) < args.storm_keys and time.monotonic() < deadline:
             time.sleep(0.2)
         paged_after = time.perf_counter() - started
         time.sleep(1)
@@ -281,7 +286,8 @@ def run_storm(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         return {"storm": measured("storm", load, {
             "alerts": args.storm_alerts, "keys": args.storm_keys, "concurrency": args.concurrency,
             "incidents": incidents, "stored_occurrences": occurrences, "first_pages_queued": first_pages,
-            "pages_delivered_to_receiver": PageReceiver.received,
+            "first_pages_received": len(PageReceiver.first_pages),
+            "webhooks_received_in_all": PageReceiver.received,
             "seconds_until_every_first_page_delivered": round(paged_after, 2),
             "server_peak_rss_mb": peak_rss_mb(server.pid),
         })}
