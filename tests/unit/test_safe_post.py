@@ -3,10 +3,18 @@ rebinding, redirects never followed, answers read only up to a cap."""
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
-from onduty.adapters.notify.http import TargetRefused, allowed_networks, safe_post
+from onduty.adapters.notify.http import (
+    FailedLookups,
+    TargetRefused,
+    allowed_networks,
+    safe_post,
+    system_resolver,
+)
 from onduty.app.ports import DeliveryError
 from onduty.plan.schema import Plan
 
@@ -85,3 +93,27 @@ def test_a_bad_allow_list_entry_is_named_in_the_plan_error() -> None:
     with pytest.raises(ValueError, match=r"'10\.0\.0\.0/33' is not a network"):
         Plan.model_validate({"organization": {"name": "A", "webhook_allow_networks": ["10.0.0.0/33"]},
                              "people": [{"id": "a", "name": "A", "time_zone": "UTC"}]})
+
+
+def test_a_host_that_failed_to_resolve_fails_at_once_until_its_failure_is_old(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lookups: list[str] = []
+
+    def getaddrinfo(host: str, *_: object, **__: object) -> list[object]:
+        lookups.append(host)
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    now = [100.0]
+    failed = FailedLookups(ttl=30.0, clock=lambda: now[0])
+    for _ in range(3):  # one slow lookup, not one per message queued behind it
+        with pytest.raises(DeliveryError, match=r"cannot resolve hooks\.chat\.example"):
+            system_resolver("hooks.chat.example", 443, failed)
+    assert lookups == ["hooks.chat.example"]
+    with pytest.raises(DeliveryError, match=r"cannot resolve other\.example"):
+        system_resolver("other.example", 443, failed)  # other hosts are looked up on their own
+    now[0] += 30.0
+    with pytest.raises(DeliveryError):
+        system_resolver("hooks.chat.example", 443, failed)
+    assert lookups == ["hooks.chat.example", "other.example", "hooks.chat.example"]

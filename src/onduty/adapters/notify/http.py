@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,10 +59,40 @@ def allowed_networks(allow_private: bool, cidrs: Sequence[str] = ()) -> list[Net
     return [ipaddress.ip_network(name, strict=False) for name in names]
 
 
-def system_resolver(host: str, port: int) -> list[str]:
+class FailedLookups:
+    """Hosts that failed to resolve lately. A lookup can hang for the resolver's timeout (seconds); asking
+    again for every message would hold a sender that long each time, and the pages queued behind it."""
+
+    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        self.ttl, self._clock = ttl, clock
+        self._failed: dict[str, tuple[float, str]] = {}  # host → (until, error)
+        self._lock = threading.Lock()
+
+    def recent(self, host: str) -> str | None:
+        """The error of a failed lookup of `host` younger than `ttl`, else None."""
+        with self._lock:
+            until, error = self._failed.get(host, (0.0, ""))
+            return error if self._clock() < until else None
+
+    def remember(self, host: str, error: str) -> None:
+        with self._lock:
+            if len(self._failed) > 10_000:
+                self._failed.clear()
+            self._failed[host] = (self._clock() + self.ttl, error)
+
+
+FAILED_LOOKUPS = FailedLookups()
+
+
+def system_resolver(host: str, port: int, failed: FailedLookups = FAILED_LOOKUPS) -> list[str]:
+    """The host's addresses; a host that failed to resolve in the last `failed.ttl` seconds fails at once."""
+    recent = failed.recent(host)
+    if recent is not None:
+        raise DeliveryError(f"cannot resolve {host}: {recent} (a lookup under {failed.ttl:.0f} s ago failed)")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
+        failed.remember(host, str(exc))
         raise DeliveryError(f"cannot resolve {host}: {exc}") from exc
     return sorted({str(info[4][0]) for info in infos})
 
