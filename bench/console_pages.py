@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=20, help="open incidents besides the demo's")
     args = parser.parse_args()
     result = run_demo(lambda _when, _text: None)
-    console = demo_console(result.database, free_port(0))
+    console = demo_console(result.database, free_port(0), result.timeline[-1].at)
     c = console.container
     with c.db.transaction() as store:
         directory = store.directory()
