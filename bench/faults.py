@@ -36,12 +36,14 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-journal", action="store_true",
+                        help="workers without the delivery journal, to compare duplicate pages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="onduty-faults-") as folder:
         url = args.database_url or f"sqlite:///{folder}/faults.db"
         workers = args.workers or (3 if url.startswith("postgresql") else 2)
         figures = run(Config(url, workers=workers, events=args.events, keys=args.keys, senders=args.senders,
-                             kills=args.kills, seed=args.seed, log=note), Path(folder))
+                             kills=args.kills, seed=args.seed, journal=not args.no_journal, log=note), Path(folder))
     print(json.dumps(figures, indent=2))
     ok = not (figures["lost_alerts"] or figures["missed_first_pages"] or figures["missed_escalations"])
     return 0 if ok else 1

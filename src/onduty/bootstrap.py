@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from onduty.adapters.clock import SystemClock
 from onduty.adapters.db.batch_store import batch_transactions
@@ -45,6 +50,25 @@ def default_channels(settings: Settings, write: Callable[[str], None] = print) -
     }
 
 
+def journal_directory(settings: Settings) -> Path | None:
+    """Where this database's workers on this machine keep their delivery journals: one directory per
+    database, so a worker records only the pages of its own. None for an in-memory database or when off."""
+    chosen = settings.delivery_journal_dir
+    if chosen == "off":
+        return None
+    if chosen:
+        return Path(chosen).expanduser()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            return None
+        identity = str(Path(url.database).expanduser().resolve())
+    else:
+        identity = url.render_as_string(hide_password=True)
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"onduty-journal-{digest}"
+
+
 def build(
     settings: Settings | None = None, *, clock: Clock | None = None,
     channels: Mapping[str, Channel] | None = None, migrate: bool = True,
@@ -59,5 +83,6 @@ def build(
     batch = 100 if db.is_postgres else 10
     senders = settings.delivery_threads or (4 if db.is_postgres else 1)
     worker = Worker(db.relaxed, chosen, batch=batch, lease=timedelta(seconds=settings.delivery_lease_seconds),
-                    senders=senders, bulk=batch_transactions(db, durable=False))
+                    senders=senders, bulk=batch_transactions(db, durable=False),
+                    journal_dir=journal_directory(settings))
     return Container(settings, db, clock or SystemClock(), worker, chosen)

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     max_engine_lag_seconds: float = 60.0
     delivery_lease_seconds: float = 60.0  # a page claimed by a worker that dies is re-sent after this
+    # Pages sent but not yet recorded are journaled here, so a killed worker's are recorded by the others
+    # instead of re-sent: "" for a directory per database under the temp dir, "off" for none.
+    delivery_journal_dir: str = ""
     delivery_threads: int = 0  # pages sent at once by one worker; 0: 4 on PostgreSQL, 1 on SQLite
     ingest_rate_per_key: float = 100.0  # events a second per integration key, sustained
     ingest_burst_per_key: float = 2000.0  # events a key may send at once before the rate applies

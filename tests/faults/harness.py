@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -62,6 +63,7 @@ class Config:
     kill_every: tuple[float, float] = (0.4, 1.5)
     settle_timeout: float = 120.0
     seed: int = 7
+    journal: bool = True  # workers journal sent pages (off: a kill between send and record re-sends them)
     log: Callable[[str], None] = field(default=lambda _m: None)
 
 
@@ -71,8 +73,9 @@ class Receiver:
     def __init__(self) -> None:
         self.pages: list[tuple[str, int, str]] = []  # (webhook-id, incident id, person)
         self.arrivals: dict[str, float] = {}  # webhook-id → first arrival (Unix seconds)
+        self.every_arrival: list[tuple[float, str]] = []  # (Unix seconds, webhook-id), duplicates included
         self._lock = threading.Lock()
-        pages, lock, arrivals = self.pages, self._lock, self.arrivals
+        pages, lock, arrivals, every = self.pages, self._lock, self.arrivals, self.every_arrival
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -82,6 +85,7 @@ class Receiver:
                 with lock:
                     pages.append((self.headers["webhook-id"], body["incident"]["id"], body["person"]["id"]))
                     arrivals.setdefault(self.headers["webhook-id"], time.time())
+                    every.append((time.time(), self.headers["webhook-id"]))
                 self.send_response(204)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -125,14 +129,18 @@ def onduty_command(env: dict[str, str], *args: str) -> str:
 class Proc:
     """One onduty process that can be SIGKILLed and started again."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], health_url: str | None = None):
+    def __init__(self, name: str, args: list[str], env: dict[str, str], health_url: str | None = None,
+                 log_path: Path | None = None):
         self.name, self.args, self.env, self.health_url = name, args, env, health_url
+        self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
         self.kills = 0
 
     def start(self, wait: bool = True) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "onduty", *self.args], env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log_path = self.log_path or Path(os.devnull)
+        with open(log_path, "ab") as log:  # every life of the process, one after the other
+            self.process = subprocess.Popen([sys.executable, "-m", "onduty", *self.args], env=self.env,
+                                            stdout=subprocess.DEVNULL, stderr=log)
         if wait and self.health_url:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not self.healthy():
@@ -266,6 +274,14 @@ def audit(url: str, acknowledged: set[str], pages: list[tuple[str, int, str]], n
     }
 
 
+def journal_recoveries(workers: list[Proc]) -> int:
+    """Pages that killed workers had sent but not recorded, recorded by another worker from their journals
+    (each one a duplicate page without the journal)."""
+    pattern = re.compile(r"recorded (\d+) of \d+ sent pages from .* the journal of a worker that stopped")
+    return sum(int(found.group(1)) for proc in workers if proc.log_path and proc.log_path.exists()
+               for found in pattern.finditer(proc.log_path.read_text(errors="replace")))
+
+
 def run(config: Config, workdir: Path) -> dict[str, Any]:
     """The whole run: set up, storm and kill, settle, audit. Returns the figures."""
     started = time.monotonic()
@@ -276,14 +292,16 @@ def run(config: Config, workdir: Path) -> dict[str, Any]:
     plan.write_text(PLAN.format(url=receiver.url, ack_timeout=config.ack_timeout))
     env = {**os.environ, "ONDUTY_DATABASE_URL": config.database_url,
            "ONDUTY_DELIVERY_LEASE_SECONDS": str(config.lease_seconds),
+           "ONDUTY_DELIVERY_JOURNAL_DIR": str(workdir / "journal") if config.journal else "off",
            "ONDUTY_INGEST_RATE_PER_KEY": "100000", "ONDUTY_INGEST_BURST_PER_KEY": "100000",
            "ONDUTY_INGEST_RATE_PER_CLIENT": "100000", "ONDUTY_INGEST_BURST_PER_CLIENT": "100000"}
     onduty_command(env, "plan", "apply", str(plan))
     routing_key = onduty_command(env, "keys", "create", "--service", "shop-api")
     port = free_port()
     server = Proc("server", ["serve", "--no-worker", "--port", str(port)], env,
-                  f"http://127.0.0.1:{port}/healthz")
-    workers = [Proc(f"worker{i}", ["worker", "--poll", "0.2"], env) for i in range(config.workers)]
+                  f"http://127.0.0.1:{port}/healthz", workdir / "server.log")
+    workers = [Proc(f"worker{i}", ["worker", "--poll", "0.2"], env, log_path=workdir / f"worker{i}.log")
+               for i in range(config.workers)]
     everyone = [server, *workers]
     for proc in everyone:
         proc.start()
@@ -326,6 +344,7 @@ def run(config: Config, workdir: Path) -> dict[str, Any]:
         receiver.close()
     return {
         "database": config.database_url.split(":")[0].split("+")[0],
+        "pages_recorded_from_journals": journal_recoveries(workers),
         "workers": config.workers,
         "kills": {"total": sum(p.kills for p in everyone), "server": server.kills,
                   "workers": sum(p.kills for p in workers)},

@@ -21,4 +21,5 @@ def test_storm_with_random_sigkills_loses_no_alert_and_misses_no_page(database_u
     assert figures["missed_first_pages"] == 0, figures
     assert figures["missed_escalations"] == 0, figures
     assert figures["incidents"] == 80
-    assert figures["duplicate_pages"] <= 2, figures  # a kill between send and record re-sends one page
+    # Pages sent and not yet recorded are journaled, so only a kill during a page's HTTP request re-sends it.
+    assert figures["duplicate_pages"] <= 2, figures

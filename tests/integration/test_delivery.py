@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from onduty.adapters.clock import SimulatedClock
-from onduty.app.delivery import record_delivered_many
+from onduty.app.delivery import Sent, record_delivered_many
 from onduty.app.ports import DeliveryError, Transactions, Unavailable
 from onduty.bootstrap import Container, build
 from onduty.config import Settings
@@ -126,13 +126,13 @@ def test_a_delivery_whose_recording_failed_is_recorded_later_and_not_sent_again(
     planned: Container, pager: RecordingChannel, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     incident_id = trigger(planned, severity="warning")
-    attempts: list[list[tuple[int, str]]] = []
+    attempts: list[list[Sent]] = []
 
-    def flaky(txs: Transactions, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
+    def flaky(txs: Transactions, outcomes: Sequence[Sent], now: datetime, *, replay: bool = False) -> int:
         attempts.append(list(outcomes))
         if len(attempts) == 1:
             raise Unavailable("the database went away")
-        record_delivered_many(txs, outcomes, now)
+        return record_delivered_many(txs, outcomes, now, replay=replay)
 
     monkeypatch.setattr(worker_module, "record_delivered_many", flaky)
     with pytest.raises(Unavailable):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from onduty.app.paging import outbox_message
@@ -74,28 +75,59 @@ def cancel_if_acknowledged(txs: Transactions, message_id: int, now: datetime) ->
         return True
 
 
-def record_delivered_many(txs: Transactions, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
-    """Mark these sent pages (message id, receipt) delivered in one transaction, each on its timeline once."""
+@dataclass(frozen=True)
+class Sent:
+    """One page its channel accepted: which claim (attempt, lease) of which outbox row, and the receipt."""
+
+    message_id: int
+    idempotency_key: str
+    attempt: int
+    lease_until: datetime | None
+    receipt: str
+
+
+def _same_claim(message: OutboxMessage, sent: Sent) -> bool:
+    """The row is still under the claim that sent the page: not re-claimed since, nor another database's row."""
+    if message.status != "delivering" or message.idempotency_key != sent.idempotency_key:
+        return False
+    if message.attempts != sent.attempt or message.lease_until is None or sent.lease_until is None:
+        return False
+    return abs(message.lease_until - sent.lease_until) < timedelta(milliseconds=1)
+
+
+def record_delivered_many(txs: Transactions, outcomes: Sequence[Sent], now: datetime, *, replay: bool = False
+                          ) -> int:
+    """Mark these sent pages delivered in one transaction, each on its timeline once; returns how many.
+
+    With `replay` (pages from a dead worker's journal) a row is marked only while it is still under the claim
+    that sent it: one claimed again since is being re-sent by its new owner, and is theirs to record."""
     if not outcomes:
-        return
-    receipts = dict(outcomes)
+        return 0
+    by_id = {sent.message_id: sent for sent in outcomes}
+    marked = 0
     with txs() as store:
         people: dict[str, str] | None = None
-        for message in store.outbox_messages(list(receipts)):
+        for message in store.outbox_messages(list(by_id)):
             assert message.id is not None
-            if message.status == "delivered":
+            sent = by_id[message.id]
+            if message.status == "delivered" or (replay and not _same_claim(message, sent)):
                 continue
             message.status, message.delivered_at, message.lease_until = "delivered", now, None
             if people is None:
                 people = {p.id: p.name for p in store.directory().people.values()}
             prefix, noun = _noun(message)
+            data: dict[str, object] = {"person": message.person_id, "channel": message.channel,
+                                       "attempt": message.attempts, "idempotency_key": message.idempotency_key}
+            if replay:
+                data["recorded_from"] = "the delivery journal of a worker that stopped"
             store.append(message.incident_id, [TimelineEntry(
                 now, f"{prefix}.delivered",
                 f"{noun} delivered to {_who(message, people)} via {message.channel} "
-                f"(attempt {message.attempts}): {receipts[message.id]}",
-                data={"person": message.person_id, "channel": message.channel, "attempt": message.attempts,
-                      "idempotency_key": message.idempotency_key},
+                f"(attempt {message.attempts}): {sent.receipt}",
+                data=data,
             )])
+            marked += 1
+    return marked
 
 
 def _keeps_retrying(message: OutboxMessage, has_next: bool, resolved: bool, now: datetime) -> bool:

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from onduty.app.audit import SEAL_BATCH, seal_audit
 from onduty.app.client_requests import record_missed_requests
-from onduty.app.delivery import cancel_if_acknowledged, record_delivered_many, record_failed
+from onduty.app.delivery import Sent, cancel_if_acknowledged, record_delivered_many, record_failed
 from onduty.app.heartbeats import check_heartbeats
 from onduty.app.ports import Channel, Clock, DeliveryError, Transactions, Unavailable
 from onduty.app.readiness import send_reminders
@@ -20,6 +21,7 @@ from onduty.app.reminders import send_review_reminders
 from onduty.app.timers import fire
 from onduty.domain.incidents import OutboxMessage
 from onduty.engine import metrics
+from onduty.engine.journal import DeliveryJournal
 
 log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
@@ -44,7 +46,7 @@ class Worker:
     def __init__(
         self, txs: Transactions, channels: Mapping[str, Channel], *,
         batch: int = 100, lease: timedelta = timedelta(seconds=60), senders: int = 1,
-        bulk: Transactions | None = None,
+        bulk: Transactions | None = None, journal_dir: Path | None = None,
     ):
         self.txs = txs
         # Transactions that write timeline rows and timers in bulk at the end (firing timers, recording
@@ -60,7 +62,11 @@ class Worker:
         self._last_seal: datetime | None = None
         self._seal_behind = False  # the last pass left unsealed rows: seal more at the next idle tick
         self._count = threading.Lock()
-        self._delivered: list[tuple[int, str]] = []  # sent, not yet recorded (message id, receipt)
+        self._delivered: list[Sent] = []  # sent, not yet recorded
+        # A running worker (`run_forever`) journals each sent page at once, so a crash before the page is
+        # recorded does not re-send it: the other workers record it from the journal.
+        self.journal_dir = journal_dir
+        self.journal: DeliveryJournal | None = None
         self._recording = threading.Lock()
         # Several senders overlap the round trips of sending and recording pages (PostgreSQL); with
         # one, pages go out in claim order.
@@ -70,6 +76,7 @@ class Worker:
         """Fire every timer due by `now`, then try every page due by `now`."""
         started = time.monotonic()
         report = TickReport()
+        self._recover_orphans(now)  # first: a dead worker's sent pages, before their leases run out
         report.heartbeats_missed = check_heartbeats(self.txs, now)  # first: a missed beat may page at once
         report.requests_missed = record_missed_requests(self.txs, now)
         last = self._reminders_checked
@@ -129,18 +136,21 @@ class Worker:
             record_failed(self.txs, message.id, str(exc), exc.permanent, now)
         else:
             metrics.PAGES_DELIVERED.labels(message.channel).inc()
+            sent = Sent(message.id, message.idempotency_key, message.attempts, message.lease_until, receipt)
             with self._count:
+                if self.journal is not None:
+                    self.journal.add(sent)
                 report.delivered += 1
-                self._delivered.append((message.id, receipt))
+                self._delivered.append(sent)
             self._record_delivered(now, message.id)
 
     def _record_delivered(self, now: datetime, mine: int | None = None) -> None:
         """Group commit: a sender waits until its page (`mine`) is recorded; whoever records takes every page
-        sent so far into one transaction. So at most one page per sender is sent and not yet recorded, and a
-        crash can re-send no more than that; with `mine` None, record whatever is left."""
+        sent so far into one transaction. So at most one page per sender is sent and not yet recorded (and
+        journaled: a crash re-sends none); with `mine` None, record whatever is left."""
         with self._recording:
             with self._count:
-                if mine is not None and all(message_id != mine for message_id, _ in self._delivered):
+                if mine is not None and all(sent.message_id != mine for sent in self._delivered):
                     return  # recorded by another sender's transaction while this one waited
                 outcomes, self._delivered = self._delivered, []
             if not outcomes:
@@ -151,6 +161,25 @@ class Worker:
                 with self._count:  # sent all the same: record them at the next chance, not send them again
                     self._delivered[:0] = outcomes
                 raise
+            with self._count:
+                if self.journal is not None:
+                    self.journal.clear(keep=self._delivered)  # the rest of the file is recorded
+
+    def _recover_orphans(self, now: datetime) -> None:
+        """Record the pages in the journals of workers that died (SIGKILL, crash): they were sent."""
+        if self.journal is None:
+            return
+        try:
+            with self.journal.orphans() as orphans:
+                for path, entries in orphans:
+                    marked = record_delivered_many(self.bulk, entries, now, replay=True)
+                    if entries:
+                        log.warning("recorded %d of %d sent pages from %s, the journal of a worker that stopped",
+                                    marked, len(entries), path.name)
+        except Unavailable:
+            raise
+        except Exception:
+            log.exception("could not record a stopped worker's delivery journal; the next tick tries again")
 
     def _seal(self, now: datetime, report: TickReport) -> None:
         """Chain new audit rows every few seconds, never long in the way of paging: after a tick that
@@ -201,6 +230,8 @@ class Worker:
     def run_forever(self, clock: Clock, stop: threading.Event, poll: float = 1.0) -> None:
         """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
         reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
+        if self.journal_dir is not None and self.journal is None:
+            self.journal = DeliveryJournal(self.journal_dir)
         while not stop.is_set() and not self._stopping.is_set():
             busy = False
             ticked = clock.now()
@@ -220,6 +251,18 @@ class Worker:
             if not busy:
                 self._wake.wait(idle_wait(self._next_due, ticked, clock.now(), poll))
             self._wake.clear()
+        self.close(clock.now())
+
+    def close(self, now: datetime) -> None:
+        """Record what is left and remove the journal; if recording fails, the journal stays for the others."""
+        try:
+            self._record_delivered(now)
+        except Exception:
+            log.exception("could not record the last sent pages; another worker records them from the journal")
+        if self.journal is not None:
+            with self._count:
+                self.journal.close(recorded=not self._delivered)
+            self.journal = None
 
 
 def idle_wait(next_due: datetime | None, ticked: datetime, now: datetime, poll: float) -> float:
