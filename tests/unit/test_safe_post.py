@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from onduty.adapters.notify.http import (
-    FailedLookups,
+    RecentFailures,
     TargetRefused,
     allowed_networks,
     safe_post,
@@ -106,7 +106,7 @@ def test_a_host_that_failed_to_resolve_fails_at_once_until_its_failure_is_old(
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     now = [100.0]
-    failed = FailedLookups(ttl=30.0, clock=lambda: now[0])
+    failed = RecentFailures(ttl=30.0, clock=lambda: now[0])
     for _ in range(3):  # one slow lookup, not one per message queued behind it
         with pytest.raises(DeliveryError, match=r"cannot resolve hooks\.chat\.example"):
             system_resolver("hooks.chat.example", 443, failed)
@@ -117,3 +117,30 @@ def test_a_host_that_failed_to_resolve_fails_at_once_until_its_failure_is_old(
     with pytest.raises(DeliveryError):
         system_resolver("hooks.chat.example", 443, failed)
     assert lookups == ["hooks.chat.example", "other.example", "hooks.chat.example"]
+
+
+def test_an_address_that_timed_out_connecting_fails_at_once_for_a_while() -> None:
+    attempts: list[str] = []
+
+    def blackhole(request: httpx.Request) -> httpx.Response:
+        attempts.append(str(request.url))
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    now = [100.0]
+    unreachable = RecentFailures(ttl=30.0, clock=lambda: now[0])
+    dead = httpx.Client(transport=httpx.MockTransport(blackhole))
+
+    def send(url: str) -> None:
+        safe_post(dead, url, content=b"{}", headers={}, resolve=resolver("93.184.216.34"), unreachable=unreachable)
+
+    for _ in range(3):  # one connect timeout, not one per page queued behind it
+        with pytest.raises(DeliveryError, match=r"ConnectTimeout|took no connection") as caught:
+            send("https://hooks.gone.example/x")
+        assert caught.value.permanent is False  # retried later, with backoff
+    assert len(attempts) == 1
+    with pytest.raises(DeliveryError):
+        send("http://hooks.gone.example/x")  # port 80 of the same address is tried on its own
+    now[0] += 30.0
+    with pytest.raises(DeliveryError):
+        send("https://hooks.gone.example/x")
+    assert len(attempts) == 3

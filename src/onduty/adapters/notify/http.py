@@ -59,9 +59,10 @@ def allowed_networks(allow_private: bool, cidrs: Sequence[str] = ()) -> list[Net
     return [ipaddress.ip_network(name, strict=False) for name in names]
 
 
-class FailedLookups:
-    """Hosts that failed to resolve lately. A lookup can hang for the resolver's timeout (seconds); asking
-    again for every message would hold a sender that long each time, and the pages queued behind it."""
+class RecentFailures:
+    """Hosts that failed to resolve, or addresses that did not take a connection, lately. A lookup can hang
+    for the resolver's timeout and a blackholed address for the connect timeout (seconds); trying again for
+    every message would hold a sender that long each time, and every page queued behind it."""
 
     def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic):
         self.ttl, self._clock = ttl, clock
@@ -69,7 +70,7 @@ class FailedLookups:
         self._lock = threading.Lock()
 
     def recent(self, host: str) -> str | None:
-        """The error of a failed lookup of `host` younger than `ttl`, else None."""
+        """The error of a failure at `host` younger than `ttl`, else None."""
         with self._lock:
             until, error = self._failed.get(host, (0.0, ""))
             return error if self._clock() < until else None
@@ -81,10 +82,11 @@ class FailedLookups:
             self._failed[host] = (self._clock() + self.ttl, error)
 
 
-FAILED_LOOKUPS = FailedLookups()
+FAILED_LOOKUPS = RecentFailures()
+UNREACHABLE = RecentFailures()  # "address:port" that timed out connecting
 
 
-def system_resolver(host: str, port: int, failed: FailedLookups = FAILED_LOOKUPS) -> list[str]:
+def system_resolver(host: str, port: int, failed: RecentFailures = FAILED_LOOKUPS) -> list[str]:
     """The host's addresses; a host that failed to resolve in the last `failed.ttl` seconds fails at once."""
     recent = failed.recent(host)
     if recent is not None:
@@ -144,11 +146,17 @@ def safe_request(
     client: httpx.Client, method: str, url: str, *, content: bytes, headers: dict[str, str],
     allow: Sequence[Network] = (), resolve: Resolver = system_resolver,
     max_response_bytes: int = MAX_RESPONSE_BYTES, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    unreachable: RecentFailures = UNREACHABLE,
 ) -> Answer:
     """Send `content` to `url` after the address checks; a redirect is an error, never followed.
-    Transport errors raise DeliveryError with the httpx error as its cause (timeouts can be told apart)."""
+    Transport errors raise DeliveryError with the httpx error as its cause (timeouts can be told apart).
+    An address that timed out connecting fails at once for `unreachable.ttl` seconds (a retry later)."""
     host, address = checked_address(url, allow, resolve)
     port = urlsplit(url).port
+    target = f"{address}:{port or (443 if url.startswith('https') else 80)}"
+    recent = unreachable.recent(target)
+    if recent is not None:
+        raise DeliveryError(f"{host} ({target}) took no connection under {unreachable.ttl:.0f} s ago: {recent}")
     request_headers = {**headers, "host": host + (f":{port}" if port else "")}
     extensions = {"sni_hostname": host} if url.startswith("https") else {}
     try:
@@ -160,6 +168,9 @@ def safe_request(
                 if len(body) >= max_response_bytes:
                     body = body[:max_response_bytes]
                     break
+    except httpx.ConnectTimeout as exc:
+        unreachable.remember(target, f"connect timed out ({exc})")
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if 300 <= response.status_code < 400:
