@@ -90,12 +90,17 @@ def pager() -> RecordingChannel:
     return RecordingChannel()
 
 
-@pytest.fixture
-def container(database_url: str, clock: SimulatedClock, pager: RecordingChannel) -> Iterator[Container]:
+def worker_container(database_url: str, clock: SimulatedClock, pager: RecordingChannel) -> Iterator[Container]:
+    """A container whose channels all record into `pager`: one process of the product, disposed after."""
     c = build(Settings(database_url=database_url, delivery_threads=1), clock=clock,
               channels={kind: pager for kind in ("webhook", "email", "sms", "console")})
     yield c
     c.db.dispose()
+
+
+@pytest.fixture
+def container(database_url: str, clock: SimulatedClock, pager: RecordingChannel) -> Iterator[Container]:
+    yield from worker_container(database_url, clock, pager)
 
 
 @pytest.fixture

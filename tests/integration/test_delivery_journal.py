@@ -10,37 +10,43 @@ from pathlib import Path
 import pytest
 
 from onduty.adapters.clock import SimulatedClock
-from onduty.app.delivery import Sent, record_delivered_many
+from onduty.app.delivery import Sent
 from onduty.app.ports import Transactions, Unavailable
-from onduty.bootstrap import Container, build
-from onduty.config import Settings
+from onduty.bootstrap import Container
 from onduty.engine import worker as worker_module
 from onduty.engine.journal import DeliveryJournal
-from tests.conftest import RecordingChannel, advance
+from tests.conftest import RecordingChannel, advance, worker_container
 from tests.integration.test_escalation import trigger
 
 
 @pytest.fixture
 def peer(database_url: str, clock: SimulatedClock, pager: RecordingChannel) -> Iterator[Container]:
     """A second worker process on the same database, sending through the same channels."""
-    c = build(Settings(database_url=database_url, delivery_threads=1), clock=clock,
-              channels={kind: pager for kind in ("webhook", "email", "sms", "console")})
-    yield c
-    c.db.dispose()
+    yield from worker_container(database_url, clock, pager)
 
 
-def send_and_die(planned: Container, clock: SimulatedClock, journals: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first worker sends the Sev3 page, cannot record it, and is killed: its journal is all that is left."""
-    def unreachable(txs: Transactions, outcomes: Sequence[Sent], now: datetime, *, replay: bool = False) -> int:
-        raise Unavailable("the database went away")
+def unreachable(txs: Transactions, outcomes: Sequence[Sent], now: datetime, *, replay: bool = False) -> int:
+    raise Unavailable("the database went away")
 
+
+@pytest.fixture
+def journals(tmp_path: Path) -> Path:
+    return tmp_path / "journals"
+
+
+@pytest.fixture
+def sent_by_dead_worker(planned: Container, clock: SimulatedClock, journals: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> int:
+    """The first worker sends a Sev3 page, cannot record it, and is killed: its journal is all that is left.
+    Returns the incident."""
+    incident_id = trigger(planned, severity="warning")
     planned.worker.journal = DeliveryJournal(journals)
     with monkeypatch.context() as patch:
         patch.setattr(worker_module, "record_delivered_many", unreachable)
         with pytest.raises(Unavailable):
             planned.worker.run_once(clock.now())
     planned.worker.journal.close(recorded=False)  # the process is gone: its lock with it, the file stays
+    return incident_id
 
 
 def delivered_entries(c: Container, incident_id: int) -> list[dict[str, object]]:
@@ -49,19 +55,17 @@ def delivered_entries(c: Container, incident_id: int) -> list[dict[str, object]]
 
 
 def test_a_page_sent_by_a_worker_killed_before_recording_it_is_recorded_by_another_and_not_resent(
-    planned: Container, peer: Container, pager: RecordingChannel, clock: SimulatedClock, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_by_dead_worker: int, peer: Container, pager: RecordingChannel, clock: SimulatedClock, journals: Path,
 ) -> None:
-    incident_id = trigger(planned, severity="warning")
-    send_and_die(planned, clock, tmp_path / "journals", monkeypatch)
+    incident_id = sent_by_dead_worker
     assert pager.people() == ["aiko"]
-    assert delivered_entries(planned, incident_id) == []  # sent, not recorded
+    assert delivered_entries(peer, incident_id) == []  # sent, not recorded
 
-    peer.worker.journal = DeliveryJournal(tmp_path / "journals")
+    peer.worker.journal = DeliveryJournal(journals)
     peer.worker.run_once(clock.now())
     (entry,) = delivered_entries(peer, incident_id)
     assert entry["recorded_from"] == "the delivery journal of a worker that stopped"
-    assert list((tmp_path / "journals").glob("*.journal")) == []  # recorded, so removed
+    assert list(journals.glob("*.journal")) == []  # recorded, so removed
 
     advance(peer, clock, timedelta(minutes=3))  # well past the dead worker's 60 s lease
     assert pager.people() == ["aiko"]  # sent once
@@ -70,17 +74,15 @@ def test_a_page_sent_by_a_worker_killed_before_recording_it_is_recorded_by_anoth
 
 
 def test_a_journaled_page_claimed_again_after_its_lease_is_left_to_its_new_owner(
-    planned: Container, peer: Container, pager: RecordingChannel, clock: SimulatedClock, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_by_dead_worker: int, peer: Container, clock: SimulatedClock, journals: Path,
 ) -> None:
-    incident_id = trigger(planned, severity="warning")
-    send_and_die(planned, clock, tmp_path / "journals", monkeypatch)
+    incident_id = sent_by_dead_worker
     clock.advance(timedelta(seconds=61))
     with peer.db.transaction() as store:  # a worker elsewhere claims the page once the lease has run out
         (reclaimed,) = store.claim_deliveries(clock.now(), clock.now() + timedelta(seconds=60), 10)
     assert reclaimed.attempts == 2
 
-    peer.worker.journal = DeliveryJournal(tmp_path / "journals")
+    peer.worker.journal = DeliveryJournal(journals)
     peer.worker.run_once(clock.now())
     assert delivered_entries(peer, incident_id) == []  # the journal's claim (attempt 1) is not this one
     with peer.db.transaction() as store:
@@ -89,22 +91,15 @@ def test_a_journaled_page_claimed_again_after_its_lease_is_left_to_its_new_owner
 
 
 def test_a_journal_whose_recording_fails_stays_for_the_next_tick(
-    planned: Container, peer: Container, pager: RecordingChannel, clock: SimulatedClock, tmp_path: Path,
+    sent_by_dead_worker: int, peer: Container, clock: SimulatedClock, journals: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    incident_id = trigger(planned, severity="warning")
-    send_and_die(planned, clock, tmp_path / "journals", monkeypatch)
-    peer.worker.journal = DeliveryJournal(tmp_path / "journals")
-
-    def unreachable(txs: Transactions, outcomes: Sequence[Sent], now: datetime, *, replay: bool = False) -> int:
-        raise Unavailable("the database went away")
-
+    peer.worker.journal = DeliveryJournal(journals)
     with monkeypatch.context() as patch:
         patch.setattr(worker_module, "record_delivered_many", unreachable)
         with pytest.raises(Unavailable):
             peer.worker.run_once(clock.now())
-    assert len(list((tmp_path / "journals").glob("*.journal"))) == 1
-    monkeypatch.setattr(worker_module, "record_delivered_many", record_delivered_many)
+    assert len(list(journals.glob("*.journal"))) == 1
     peer.worker.run_once(clock.now())
-    assert len(delivered_entries(peer, incident_id)) == 1
-    assert list((tmp_path / "journals").glob("*.journal")) == []
+    assert len(delivered_entries(peer, sent_by_dead_worker)) == 1
+    assert list(journals.glob("*.journal")) == []
