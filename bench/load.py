@@ -62,12 +62,15 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "max": round(ordered[-1], 2), "n": len(ordered)}
 
 
-def paging(url: str, workdir: Path, incidents: int, spread: float, ack: int) -> dict[str, Any]:
+def paging(url: str, workdir: Path, incidents: int, spread: float, ack: int, receiver_delay: float,
+           senders: int) -> dict[str, Any]:
     reset_database(url)
-    receiver = Receiver()
+    receiver = Receiver(delay=receiver_delay)
     plan = workdir / "load.yaml"
     plan.write_text(PLAN.format(url=receiver.url, ack_timeout=ack))
     env = {**os.environ, "ONDUTY_DATABASE_URL": url}
+    if senders:
+        env["ONDUTY_DELIVERY_THREADS"] = str(senders)
     onduty_command(env, "plan", "apply", str(plan))
     container = build(Settings(database_url=url))
     start = datetime.now(UTC) + timedelta(seconds=25)  # time to store them and start the worker first
@@ -199,6 +202,10 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=100_000, help="incidents stored for the API figures")
     parser.add_argument("--requests", type=int, default=200, help="requests per API figure")
     parser.add_argument("--only", choices=["pages", "api"])
+    parser.add_argument("--receiver-delay", type=float, default=0.0,
+                        help="seconds the receiver takes to answer each page (a real API's latency; default 0)")
+    parser.add_argument("--senders", type=int, default=0,
+                        help="pages a worker sends at once (ONDUTY_DELIVERY_THREADS; default: the product's)")
     args = parser.parse_args()
     figures: dict[str, Any] = {"cores": os.cpu_count(), "load_average_1m_at_start": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="onduty-load-") as folder:
@@ -206,7 +213,9 @@ def main() -> int:
         figures["database"] = (args.database_url or "sqlite").split(":")[0].split("+")[0]
         if args.only in (None, "pages"):
             url = args.database_url or f"sqlite:///{folder}/pages.db"
-            figures["pages"] = paging(url, workdir, args.open_incidents, args.spread, args.ack)
+            figures["pages"] = paging(url, workdir, args.open_incidents, args.spread, args.ack,
+                                      args.receiver_delay, args.senders)
+            figures["pages"].update(receiver_delay_seconds=args.receiver_delay, senders=args.senders or "default")
             note(f"pages: {figures['pages']['timer_due_to_page_seconds']}")
         if args.only in (None, "api"):
             url = args.database_url or f"sqlite:///{folder}/api.db"

@@ -81,7 +81,7 @@ def build(
     chosen = dict(channels) if channels is not None else default_channels(settings)
     # SQLite has one writer: small worker transactions keep ingest's wait for the lock short.
     batch = 100 if db.is_postgres else 10
-    senders = settings.delivery_threads or (4 if db.is_postgres else 1)
+    senders = max(settings.delivery_threads, 1)
     worker = Worker(db.relaxed, chosen, batch=batch, lease=timedelta(seconds=settings.delivery_lease_seconds),
                     senders=senders, bulk=batch_transactions(db, durable=False),
                     journal_dir=journal_directory(settings))

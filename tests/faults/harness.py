@@ -70,7 +70,8 @@ class Config:
 class Receiver:
     """A loopback webhook receiver: every page it is sent, with its idempotency key (`webhook-id`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        """`delay`: seconds each answer takes after the page arrives (a real chat or paging API's latency)."""
         self.pages: list[tuple[str, int, str]] = []  # (webhook-id, incident id, person)
         self.arrivals: dict[str, float] = {}  # webhook-id → first arrival (Unix seconds)
         self.every_arrival: list[tuple[float, str]] = []  # (Unix seconds, webhook-id), duplicates included
@@ -86,6 +87,8 @@ class Receiver:
                     pages.append((self.headers["webhook-id"], body["incident"]["id"], body["person"]["id"]))
                     arrivals.setdefault(self.headers["webhook-id"], time.time())
                     every.append((time.time(), self.headers["webhook-id"]))
+                if delay:
+                    time.sleep(delay)
                 self.send_response(204)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -54,6 +54,8 @@ class Worker:
         self.bulk = bulk or txs
         self.channels = channels
         self.batch = batch
+        # Pages claimed at once: enough to keep every sender busy while the slowest answers.
+        self.claim = max(batch, 2 * senders)
         self.lease = lease
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -98,7 +100,7 @@ class Worker:
                 # The lease runs from the moment of the claim, not from the tick's `now`: a long tick
                 # must not hand out leases that have already run out, or two workers send one page.
                 elapsed = timedelta(seconds=time.monotonic() - started)
-                claimed = store.claim_deliveries(now, now + elapsed + self.lease, self.batch)
+                claimed = store.claim_deliveries(now, now + elapsed + self.lease, self.claim)
             deadline = time.monotonic() + self.lease.total_seconds() / 2
             try:
                 if self._pool is None:
