@@ -23,6 +23,15 @@ DEFER_AT_MOST = 0.05  # seconds the worker gives way before it asks for the lock
 POLL = 0.0005  # seconds between looks while giving way
 
 
+def _try_lock(fd: int, kind: int) -> bool:
+    """Take a flock without waiting: False if another open file holds a conflicting one."""
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 class WriterPriority:
     """Urgent transactions announce that they wait for the write lock; the worker's give way to them."""
 
@@ -32,6 +41,7 @@ class WriterPriority:
         self._lock = threading.Lock()
         self._waiting = 0  # this process's urgent transactions waiting now
         self._announce: int | None = None  # holds the shared lock while any of them waits
+        self._held = False  # whether it does: never blocked on (a worker's look holds it exclusively for a moment)
         self._probe: int | None = None  # tries the exclusive lock: free means nobody waits
         self._broken = False  # the file cannot be opened (a read-only directory): no priority, as before
 
@@ -39,7 +49,7 @@ class WriterPriority:
         if self._broken:
             return None
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            return os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)  # flock needs no write
         except OSError as exc:
             log.warning("no write priority for ingest: cannot open %s: %s", self.path, exc)
             self._broken = True
@@ -52,16 +62,16 @@ class WriterPriority:
             if self._waiting == 0:
                 if self._announce is None:
                     self._announce = self._open()
-                if self._announce is not None:
-                    fcntl.flock(self._announce, fcntl.LOCK_SH)
+                self._held = self._announce is not None and _try_lock(self._announce, fcntl.LOCK_SH)
             self._waiting += 1
         try:
             yield
         finally:
             with self._lock:
                 self._waiting -= 1
-                if self._waiting == 0 and self._announce is not None:
+                if self._waiting == 0 and self._held and self._announce is not None:
                     fcntl.flock(self._announce, fcntl.LOCK_UN)
+                    self._held = False
 
     def anyone_waiting(self) -> bool:
         """Whether an urgent transaction of any process waits for the write lock now."""
@@ -70,9 +80,7 @@ class WriterPriority:
                 self._probe = self._open()
             if self._probe is None:
                 return False
-            try:
-                fcntl.flock(self._probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _try_lock(self._probe, fcntl.LOCK_EX):
                 return True
             fcntl.flock(self._probe, fcntl.LOCK_UN)
             return False
