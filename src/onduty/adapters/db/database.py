@@ -6,28 +6,32 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from onduty.adapters.db.checkpoint import WalCheckpointer
 from onduty.adapters.db.store import SqlStore
 from onduty.adapters.db.tables import map_domain
+from onduty.adapters.db.writer_priority import WriterPriority
 from onduty.app.ports import Conflict, Unavailable
 
 BUSY_TIMEOUT_MS = 30_000
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 OUT_OF_RANGE = "22003"  # numeric_value_out_of_range: PostgreSQL's answer to an id no row can have
+_urgency = threading.local()  # `.urgent`: whether this thread's transaction is one someone waits on
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, priority: WriterPriority | None, checkpoints_here: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
@@ -36,16 +40,22 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not checkpoints_here:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # a WalCheckpointer thread does it, not the commit
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock at BEGIN, so two writers queue instead of failing mid-transaction.
-        begin_immediate(conn.connection.dbapi_connection)
+        urgent = priority is not None and getattr(_urgency, "urgent", True)
+        begin_immediate(conn.connection.dbapi_connection,
+                        while_busy=priority.waiting if priority is not None and urgent else None)
 
 
-def begin_immediate(raw: Any, timeout: float = 30.0) -> None:
-    """BEGIN IMMEDIATE, polling every millisecond or two while another process holds the write lock.
+def begin_immediate(raw: Any, timeout: float = 30.0,
+                    while_busy: Callable[[], AbstractContextManager[Any]] | None = None) -> None:
+    """BEGIN IMMEDIATE, polling every millisecond or two while another process holds the write lock;
+    if the lock is taken, the wait runs inside `while_busy()` (an urgent transaction saying it waits).
 
     SQLite's own busy handler sleeps longer and longer (up to 100 ms a try), so a writer that found the
     lock taken — ingest, while the worker pages — could sleep long after it was free again.
@@ -53,16 +63,28 @@ def begin_immediate(raw: Any, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     raw.execute("PRAGMA busy_timeout=0")
     try:
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
-                    raise
+        if _try_begin(raw):
+            return
+        with while_busy() if while_busy is not None else nullcontext():
+            while True:
+                if time.monotonic() > deadline:
+                    raw.execute("BEGIN IMMEDIATE")  # the error as SQLite words it
                 time.sleep(0.001 + random.random() * 0.001)
+                if _try_begin(raw):
+                    return
     finally:
         raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _try_begin(raw: Any) -> bool:
+    """BEGIN IMMEDIATE once: False if another connection holds the write lock."""
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        return False
+    return True
 
 
 def _json(value: Any) -> str:
@@ -70,15 +92,24 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get WAL and immediate transactions."""
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL, or None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return None if parsed.database.startswith("file:") else parsed.database
+
+
+def make_engine(url: str, priority: WriterPriority | None = None, checkpoints_here: bool = True) -> Engine:
+    """An engine for `url`; SQLite files get WAL and immediate transactions, with urgent ones waiting
+    under `priority`, and checkpoints in the committing connection unless `checkpoints_here` is off."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                json_serializer=_json)
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, priority, checkpoints_here)
         return engine
     # Enough connections for the HTTP thread pool (40) plus the worker, so requests do not queue here.
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30, pool_timeout=10,
@@ -91,12 +122,21 @@ class Database:
     def __init__(self, url: str):
         map_domain()
         self.url = url
-        self.engine = make_engine(url)
+        path = sqlite_file(url)
+        # A file gets its write-ahead log copied back by a thread of its own, and the worker's
+        # transactions give way to urgent ones waiting for the write lock (see each module).
+        self._priority = WriterPriority(path) if path else None
+        self._checkpointer = WalCheckpointer(path) if path else None
+        self.engine = make_engine(url, self._priority, checkpoints_here=self._checkpointer is None)
+        if self._checkpointer is not None:
+            weakref.finalize(self, self._checkpointer.stop)
+            self._checkpointer.start()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite takes one writer at a time, and a writer that finds the file locked polls with
         # growing sleeps. Queue this process's transactions on a lock instead: first come, first served.
+        self._sqlite_lock = threading.RLock()
         self._writer: AbstractContextManager[Any] = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+            self._sqlite_lock if self.engine.dialect.name == "sqlite" else nullcontext()
         )
 
     @property
@@ -108,7 +148,7 @@ class Database:
         """One transaction. `durable=False` (PostgreSQL) commits without waiting for the WAL flush: for
         work that is redone after a database crash anyway (the worker's), never for what ingest acknowledges."""
         try:
-            with self._writer, self._sessions() as session, session.begin():
+            with self._turn(durable), self._sessions() as session, session.begin():
                 if not durable and self.is_postgres:
                     session.execute(text("SET LOCAL synchronous_commit = off"))
                 yield SqlStore(session)
@@ -123,6 +163,29 @@ class Database:
                 raise Unavailable(f"database unavailable: {exc.orig}") from exc
             raise
 
+    @contextmanager
+    def _turn(self, urgent: bool) -> Iterator[None]:
+        """This process's turn to write. On a SQLite file, an urgent transaction that has to wait says
+        so; the worker's (`urgent` False) first give way to any that does, in this process or another."""
+        if self._priority is None:
+            with self._writer:
+                yield
+            return
+        lock = self._sqlite_lock
+        if not urgent:
+            self._priority.give_way()
+            lock.acquire()
+        elif not lock.acquire(blocking=False):
+            with self._priority.waiting():
+                lock.acquire()
+        before = getattr(_urgency, "urgent", True)
+        _urgency.urgent = urgent
+        try:
+            yield
+        finally:
+            _urgency.urgent = before
+            lock.release()
+
     def __call__(self) -> Any:
         return self.transaction()
 
@@ -136,4 +199,8 @@ class Database:
         return self._sessions()
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
+        if self._priority is not None:
+            self._priority.close()

@@ -34,6 +34,14 @@ from onduty.plan.convert import to_directory
 from onduty.plan.schema import Plan
 
 _DIRECTORIES: dict[str, Directory] = {}
+_OUTBOX_KEYS = [c.key for c in t.outbox.columns if c.key != "id"]
+# One statement per dialect, built once (SQLAlchemy caches its compiled form): a tick firing timers
+# queues many pages, and building the statement anew for each cost more than running it.
+_ADD_OUTBOX = {
+    locking: dialect_insert(t.outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .returning(t.outbox.c.id)
+    for locking, dialect_insert in ((False, sqlite_insert), (True, pg_insert))
+}
 PLAN_RECHECK_SECONDS = 2.0
 _latest: dict[str, tuple[float, str]] = {}  # database url → (checked at, sha of its newest plan)
 
@@ -316,13 +324,9 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
     def add_outbox(self, message: OutboxMessage) -> bool:
         """Queue `message` unless one with its idempotency key exists: one statement, and two
         transactions queuing the same key at once end with one row instead of a failed transaction."""
-        values = {c.key: getattr(message, c.key) for c in t.outbox.columns if c.key != "id"}
-        dialect_insert = pg_insert if self._locking else sqlite_insert
+        values = {key: getattr(message, key) for key in _OUTBOX_KEYS}
         with self.session.no_autoflush:  # the row needs nothing pending in the session; that goes at commit
-            added = self.session.scalar(
-                dialect_insert(t.outbox).values(**values)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(t.outbox.c.id)
-            )
+            added = self.session.execute(_ADD_OUTBOX[self._locking], values).scalar()
         return added is not None
 
     def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
