@@ -121,15 +121,18 @@ class AlertStore:
                 found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
             self._forget_loaded()
             return found
+        stamps: dict[datetime, Any] = {}  # a batch's alerts mostly share their start: each is written once
         for start in range(0, len(ordered), UPSERT_CHUNK):
             chunk = ordered[start:start + UPSERT_CHUNK]
             params: list[Any] = []
             for r in chunk:
+                first = r.first_signal_at
+                if first is not None and first not in stamps:
+                    stamps[first] = stamp(first)
                 params += [r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
-                           stamp(r.first_signal_at) if r.first_signal_at else None, at, at, r.occurrences,
-                           json_value(r.details)]
+                           None if first is None else stamps[first], at, at, r.occurrences, json_value(r.details)]
             sql = _upsert_sql(len(chunk), self._locking)
-            for row in connection.exec_driver_sql(sql, tuple(params)):
+            for row in connection.exec_driver_sql(sql, tuple(params)).fetchall():  # at once, not row by row
                 key = (row[1], row[2])
                 found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
         self._forget_loaded()
@@ -151,16 +154,22 @@ class AlertStore:
             pg_binary(connection, _PG_PLACE, tuple(list(c) for c in zip(*rows, strict=True)))
             self._forget_loaded()
             return
+        # SQLite rewrites the open-key index entry of every row whose status the UPDATE sets, even to the
+        # same value; new alerts already have theirs, so only the rest (held by a silence until now) get it.
         p = "?"
-        singles = [(i, s, ids[0]) for (i, s), ids in by_target.items() if len(ids) == 1]
+        singles = [(i, ids[0], s) for (i, s), ids in by_target.items() if len(ids) == 1]
         if singles:
-            connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id = {p}", singles)
+            connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p} WHERE id = {p} AND status = {p}", singles)
+            connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id = {p} "
+                                       f"AND status != {p}", [(i, s, a, s) for i, a, s in singles])
         for (incident_id, status), ids in by_target.items():
             for start in range(0, len(ids) if len(ids) > 1 else 0, UPSERT_CHUNK):
                 chunk = ids[start:start + UPSERT_CHUNK]
-                connection.exec_driver_sql(
-                    f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id IN ({', '.join([p] * len(chunk))})",
-                    (incident_id, status, *chunk))
+                among = f"id IN ({', '.join([p] * len(chunk))})"
+                connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p} WHERE status = {p} AND {among}",
+                                           (incident_id, status, *chunk))
+                connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} "
+                                           f"WHERE status != {p} AND {among}", (incident_id, status, status, *chunk))
         self._forget_loaded()
 
     def alerts(self, query: AlertFilter) -> list[Alert]:
