@@ -129,7 +129,8 @@ def _apply_triggers(
             for item in run:
                 results[item.index] = IngestResult(key[1], Decision.SUPPRESS, None, key[0])
         elif outcome.inserted or outcome.incident_id is None:  # new, or held by a silence that has ended
-            pending.append(Pending(outcome.id, key[0], first.event, first.route, [i.index for i in run]))
+            pending.append(Pending(outcome.id, key[0], first.event, first.route, [i.index for i in run],
+                                   held=outcome.status != "triggered"))
         else:
             for item in run:
                 results[item.index] = IngestResult(key[1], Decision.DEDUPLICATE, outcome.incident_id, key[0])

@@ -28,6 +28,7 @@ class Pending:
     event: AlertEvent
     route: Route
     indexes: list[int]
+    held: bool = False  # stored as suppressed until now (its status changes as it is placed)
 
 
 @dataclass(slots=True)
@@ -75,7 +76,7 @@ class Placer:
         reopened: set[int] = set()
         live = {key: g[1] for key, g in groups.items() if g[0] not in stale}
         placed: list[Placed] = []
-        placements: list[tuple[int, int | None, str]] = []
+        placements: list[tuple[int, int | None, str | None]] = []
         affected: list[tuple[int, str, str]] = []
         joins: dict[tuple[int, str], list[Pending]] = {}  # (incident, how) → alerts that joined it
         inhibitors: dict[str, str | None] = {}  # per service, until an incident opens or reopens
@@ -133,7 +134,7 @@ class Placer:
                 status[incident_id] = "triggered"  # later alerts of dependent services in this round join it
                 affecting.setdefault(p.service_id, incident_id)
                 inhibitors.clear()
-            placements.append((p.alert_id, result.incident_id, "triggered"))
+            placements.append((p.alert_id, result.incident_id, "triggered" if p.held else None))
             placed.append(result)
         self.store.place_alerts(placements)
         self.store.add_affected_services(affected, self.now)

@@ -46,18 +46,19 @@ def _upsert_sql(rows: int, postgres: bool) -> str:
     return sql
 
 
-# PostgreSQL takes the rows as arrays: one short statement whatever the batch's size, so psycopg
-# parses it once and keeps it prepared (it re-parses statements over 4 kB, as multi-row VALUES are).
+# PostgreSQL takes the rows as one JSON array: one short statement whatever the batch's size, so psycopg
+# parses it once and keeps it prepared (it re-parses statements over 4 kB, as multi-row VALUES are); and
+# the rows are written out by one orjson call, where nine array parameters were dumped value by value.
 _PG_UPSERT = (
-    f"INSERT INTO alerts ({_COLUMNS}) SELECT s, k, NULL, st, su, so, sv, f, a, a, NULL, n, CAST(d AS JSON) "
-    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], "
-    "%b::int[], %b::text[]) AS r(s, k, st, su, so, sv, f, n, d) CROSS JOIN (SELECT %b::timestamptz AS a) AS now "
+    f"INSERT INTO alerts ({_COLUMNS}) SELECT r->>0, r->>1, NULL, r->>2, r->>3, r->>4, r->>5, "
+    "CAST(r->>6 AS timestamptz), now.a, now.a, NULL, CAST(r->>7 AS int), r->8 "
+    "FROM json_array_elements(CAST(%b AS json)) AS r CROSS JOIN (SELECT %b::timestamptz AS a) AS now "
     "ON CONFLICT (service_id, dedup_key) WHERE status != 'resolved' DO UPDATE SET "
     "occurrences = alerts.occurrences + excluded.occurrences, updated_at = excluded.updated_at "
     "RETURNING id, service_id, dedup_key, status, incident_id, occurrences"
 )
-_PG_PLACE = ("UPDATE alerts SET incident_id = p.i, status = p.s FROM unnest(%b::int[], %b::text[], %b::int[]) "
-             "AS p(i, s, id) WHERE alerts.id = p.id")
+_PG_PLACE = ("UPDATE alerts SET incident_id = CAST(p->>0 AS int), status = COALESCE(p->>1, alerts.status) "
+             "FROM json_array_elements(CAST(%b AS json)) AS p WHERE alerts.id = CAST(p->>2 AS int)")
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -113,10 +114,10 @@ class AlertStore:
         connection = self.session.connection()
         found = {}
         if self._locking:
-            columns = list(zip(*[(r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
-                                  r.first_signal_at, r.occurrences, json_value(r.details)) for r in ordered],
-                               strict=True))
-            for row in pg_binary(connection, _PG_UPSERT, (*[list(c) for c in columns], at)):
+            document = orjson.dumps([(r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
+                                      r.first_signal_at, r.occurrences, r.details) for r in ordered],
+                                    option=orjson.OPT_NON_STR_KEYS).decode()
+            for row in pg_binary(connection, _PG_UPSERT, (document, at)):
                 key = (row[1], row[2])
                 found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
             self._forget_loaded()
@@ -138,38 +139,38 @@ class AlertStore:
         self._forget_loaded()
         return found
 
-    def place_alerts(self, placements: Sequence[tuple[int, int | None, str]]) -> None:
+    def place_alerts(self, placements: Sequence[tuple[int, int | None, str | None]]) -> None:
         """Set (alert id → incident id, status) for alerts just stored or promoted: one statement per
         incident, so a group of a hundred alerts joining one incident is one UPDATE (written for the
-        driver, like the upsert)."""
+        driver, like the upsert). A status of None leaves the alert's own: SQLite rewrites the open-key
+        index entry of every row whose status an UPDATE sets, even to the value it had, which doubled
+        the statement's cost for new alerts (already "triggered")."""
         if not placements:
             return
         self._flush_pending()
-        by_target: dict[tuple[int | None, str], list[int]] = {}
+        by_target: dict[tuple[int | None, str | None], list[int]] = {}
         for alert_id, incident_id, status in placements:
             by_target.setdefault((incident_id, status), []).append(alert_id)
         connection = self.session.connection()
         if self._locking:
             rows = [(i, s, a) for (i, s), ids in by_target.items() for a in ids]
-            pg_binary(connection, _PG_PLACE, tuple(list(c) for c in zip(*rows, strict=True)))
+            pg_binary(connection, _PG_PLACE, (orjson.dumps(rows).decode(),))
             self._forget_loaded()
             return
-        # SQLite rewrites the open-key index entry of every row whose status the UPDATE sets, even to the
-        # same value; new alerts already have theirs, so only the rest (held by a silence until now) get it.
         p = "?"
-        singles = [(i, ids[0], s) for (i, s), ids in by_target.items() if len(ids) == 1]
-        if singles:
-            connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p} WHERE id = {p} AND status = {p}", singles)
-            connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id = {p} "
-                                       f"AND status != {p}", [(i, s, a, s) for i, a, s in singles])
+        for keep in (True, False):
+            sets = f"incident_id = {p}" if keep else f"incident_id = {p}, status = {p}"
+            singles = [(i, ids[0]) if keep else (i, s, ids[0])
+                       for (i, s), ids in by_target.items() if len(ids) == 1 and (s is None) == keep]
+            if singles:
+                connection.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = {p}", singles)
         for (incident_id, status), ids in by_target.items():
+            sets = f"incident_id = {p}" if status is None else f"incident_id = {p}, status = {p}"
+            values = (incident_id,) if status is None else (incident_id, status)
             for start in range(0, len(ids) if len(ids) > 1 else 0, UPSERT_CHUNK):
                 chunk = ids[start:start + UPSERT_CHUNK]
-                among = f"id IN ({', '.join([p] * len(chunk))})"
-                connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p} WHERE status = {p} AND {among}",
-                                           (incident_id, status, *chunk))
-                connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} "
-                                           f"WHERE status != {p} AND {among}", (incident_id, status, status, *chunk))
+                connection.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id IN ({', '.join([p] * len(chunk))})",
+                                           (*values, *chunk))
         self._forget_loaded()
 
     def alerts(self, query: AlertFilter) -> list[Alert]:

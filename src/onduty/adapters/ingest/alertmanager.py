@@ -24,30 +24,32 @@ WEBHOOK_FIELDS = ("receiver", "groupKey", "externalURL", "orgId", "truncatedAler
 STRINGS = frozenset({str})
 
 
-def _time(value: Any, field: str, errors: list[str], seen: dict[str, datetime | None]) -> datetime | None:
-    if value in (None, "", ZERO_TIME):
+def _time(value: Any, i: int, field: str, errors: list[str], seen: dict[str, datetime | None]) -> datetime | None:
+    """`alerts[i].field` as an aware time (None when unset); each distinct text is parsed once per webhook."""
+    if value is None:
         return None
     if not isinstance(value, str):
-        errors.append(f"'{field}' must be an RFC 3339 time string")
+        errors.append(f"'alerts[{i}].{field}' must be an RFC 3339 time string")
         return None
-    if value in seen:  # the alerts of one webhook mostly share their times: each is parsed once
+    if value in seen:  # the alerts of one webhook mostly share their times ("" and the zero time: unset)
         return seen[value]
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        errors.append(f"'{field}' is not an RFC 3339 time: {value!r}")
+        errors.append(f"'alerts[{i}].{field}' is not an RFC 3339 time: {value!r}")
         return None
     found = seen[value] = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return found
 
 
-def _strings(value: Any, field: str, errors: list[str]) -> dict[str, str]:
+def _strings(value: Any, i: int, field: str, errors: list[str]) -> dict[str, str]:
+    """`alerts[i].field` as an object of strings (empty when unset)."""
     if value is None:
         return {}
     # the types of all keys and values at once, in C: a hundred alerts' labels are checked in microseconds
     if not isinstance(value, dict) or not STRINGS.issuperset(map(type, value)) or \
             not STRINGS.issuperset(map(type, value.values())):
-        errors.append(f"'{field}' must be an object of string values")
+        errors.append(f"'alerts[{i}].{field}' must be an object of string values")
         return {}
     return value
 
@@ -81,7 +83,7 @@ def parse_webhook(body: Any) -> list[AlertEvent]:
     group_part = hashlib.sha256((group or "").encode()).hexdigest()[:16]
     origin = "grafana" if grafana else "alertmanager"
     shared = {k: body[k] for k in WEBHOOK_FIELDS if body.get(k) not in (None, "")}  # the same in every alert
-    times: dict[str, datetime | None] = {}
+    times: dict[str, datetime | None] = {"": None, ZERO_TIME: None}
     events: list[AlertEvent] = []
     for i, alert in enumerate(alerts):
         if not isinstance(alert, dict):
@@ -90,10 +92,10 @@ def parse_webhook(body: Any) -> list[AlertEvent]:
         status = alert.get("status")
         if status not in ("firing", "resolved"):
             errors.append(f"'alerts[{i}].status' must be firing or resolved; got {status!r}")
-        labels = _strings(alert.get("labels"), f"alerts[{i}].labels", errors)
-        annotations = _strings(alert.get("annotations"), f"alerts[{i}].annotations", errors)
-        starts = _time(alert.get("startsAt"), f"alerts[{i}].startsAt", errors, times)
-        _time(alert.get("endsAt"), f"alerts[{i}].endsAt", errors, times)
+        labels = _strings(alert.get("labels"), i, "labels", errors)
+        annotations = _strings(alert.get("annotations"), i, "annotations", errors)
+        starts = _time(alert.get("startsAt"), i, "startsAt", errors, times)
+        _time(alert.get("endsAt"), i, "endsAt", errors, times)
         fingerprint = alert.get("fingerprint")
         if fingerprint is not None and (not isinstance(fingerprint, str) or len(fingerprint) > 128):
             errors.append(f"'alerts[{i}].fingerprint' must be a string of at most 128 characters")
