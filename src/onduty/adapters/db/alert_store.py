@@ -46,19 +46,20 @@ def _upsert_sql(rows: int, postgres: bool) -> str:
     return sql
 
 
-# PostgreSQL takes the rows as one JSON array: one short statement whatever the batch's size, so psycopg
-# parses it once and keeps it prepared (it re-parses statements over 4 kB, as multi-row VALUES are); and
-# the rows are written out by one orjson call, where nine array parameters were dumped value by value.
+# PostgreSQL takes the rows as one JSON document: one short statement whatever the batch's size, so
+# psycopg parses it once and keeps it prepared (it re-parses statements over 4 kB, as multi-row VALUES
+# are); the rows are written out by one orjson call, where nine array parameters were dumped value by
+# value; and json_to_recordset reads each row once (`->>` on json would parse it again for each field).
 _PG_UPSERT = (
-    f"INSERT INTO alerts ({_COLUMNS}) SELECT r->>0, r->>1, NULL, r->>2, r->>3, r->>4, r->>5, "
-    "CAST(r->>6 AS timestamptz), now.a, now.a, NULL, CAST(r->>7 AS int), r->8 "
-    "FROM json_array_elements(CAST(%b AS json)) AS r CROSS JOIN (SELECT %b::timestamptz AS a) AS now "
+    f"INSERT INTO alerts ({_COLUMNS}) SELECT r.s, r.k, NULL, r.st, r.su, r.so, r.sv, r.f, now.a, now.a, NULL, r.n, r.d "
+    "FROM json_to_recordset(CAST(%b AS json)) AS r(s text, k text, st text, su text, so text, sv text, "
+    "f timestamptz, n int, d json) CROSS JOIN (SELECT %b::timestamptz AS a) AS now "
     "ON CONFLICT (service_id, dedup_key) WHERE status != 'resolved' DO UPDATE SET "
     "occurrences = alerts.occurrences + excluded.occurrences, updated_at = excluded.updated_at "
     "RETURNING id, service_id, dedup_key, status, incident_id, occurrences"
 )
-_PG_PLACE = ("UPDATE alerts SET incident_id = CAST(p->>0 AS int), status = COALESCE(p->>1, alerts.status) "
-             "FROM json_array_elements(CAST(%b AS json)) AS p WHERE alerts.id = CAST(p->>2 AS int)")
+_PG_PLACE = ("UPDATE alerts SET incident_id = p.i, status = COALESCE(p.s, alerts.status) "
+             "FROM json_to_recordset(CAST(%b AS json)) AS p(i int, s text, a int) WHERE alerts.id = p.a")
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -114,8 +115,9 @@ class AlertStore:
         connection = self.session.connection()
         found = {}
         if self._locking:
-            document = orjson.dumps([(r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
-                                      r.first_signal_at, r.occurrences, r.details) for r in ordered],
+            document = orjson.dumps([{"s": r.service_id, "k": r.dedup_key, "st": r.status, "su": r.summary,
+                                      "so": r.source, "sv": r.severity, "f": r.first_signal_at,
+                                      "n": r.occurrences, "d": r.details} for r in ordered],
                                     option=orjson.OPT_NON_STR_KEYS).decode()
             for row in pg_binary(connection, _PG_UPSERT, (document, at)):
                 key = (row[1], row[2])
@@ -154,7 +156,7 @@ class AlertStore:
         connection = self.session.connection()
         if self._locking:
             rows = [(i, s, a) for (i, s), ids in by_target.items() for a in ids]
-            pg_binary(connection, _PG_PLACE, (orjson.dumps(rows).decode(),))
+            pg_binary(connection, _PG_PLACE, (orjson.dumps([{"i": i, "s": s, "a": a} for i, s, a in rows]).decode(),))
             self._forget_loaded()
             return
         p = "?"
