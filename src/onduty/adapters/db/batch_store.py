@@ -108,6 +108,7 @@ class BatchStore(SqlStore):
         self._groups.append((service_id, group_key, incident_id, opened_at, closes_at))
 
     def _flush_groups(self) -> None:
+        """Write buffered groups in one statement, after the incidents they point at."""
         if not self._groups:
             return
         sql, p = self.sql, self.sql.p
