@@ -22,7 +22,7 @@ from onduty.domain.model import Directory
 from onduty.domain.routing import AlertPolicy, Route, route
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IngestResult:
     dedup_key: str
     decision: Decision
@@ -30,7 +30,7 @@ class IngestResult:
     service_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Item:
     index: int
     event: AlertEvent
@@ -62,14 +62,29 @@ def apply_events(store: Store, items: Sequence[tuple[str, AlertEvent]], now: dat
     """Apply events inside the caller's transaction; results in the order of `items`."""
     directory = store.directory()
     policy = directory.alerting or AlertPolicy()
-    queues: dict[tuple[str, str], deque[_Item]] = {}
+    keyed: dict[tuple[str, str], list[_Item]] = {}
+    own: dict[str, Route] = {}  # without routing rules every event goes to its key's service: one Route each
+    updates = 0
     for index, (key_service, event) in enumerate(items):
-        if key_service not in directory.services:
-            raise NotFound(f"service {key_service!r} is no longer in the applied plan")
-        item = _Item(index, event, route(policy, event.labels, key_service))
-        queues.setdefault((item.route.service_id, event.dedup_key), deque()).append(item)
+        if key_service not in own:
+            if key_service not in directory.services:
+                raise NotFound(f"service {key_service!r} is no longer in the applied plan")
+            own[key_service] = Route(key_service, None)
+        item = _Item(index, event, route(policy, event.labels, key_service) if policy.routes else own[key_service])
+        key = (item.route.service_id, event.dedup_key)
+        if key in keyed:
+            keyed[key].append(item)
+        else:
+            keyed[key] = [item]
+        if event.action != "trigger":
+            updates += 1
     results: list[IngestResult | None] = [None] * len(items)
     placer = Placer(store, directory, policy, now)
+    if not updates:  # the usual batch: every key's events are one run of triggers, applied in one round
+        if keyed:
+            _apply_triggers(store, placer, keyed, results, now)
+        return [r for r in results if r is not None]
+    queues = {key: deque(run) for key, run in keyed.items()}
     while queues:
         runs = {}
         for key, queue in queues.items():
@@ -114,7 +129,8 @@ def _apply_triggers(
             for item in run:
                 results[item.index] = IngestResult(key[1], Decision.SUPPRESS, None, key[0])
         elif outcome.inserted or outcome.incident_id is None:  # new, or held by a silence that has ended
-            pending.append(Pending(outcome.id, key[0], first.event, first.route, [i.index for i in run]))
+            pending.append(Pending(outcome.id, key[0], first.event, first.route, [i.index for i in run],
+                                   held=outcome.status != "triggered"))
         else:
             for item in run:
                 results[item.index] = IngestResult(key[1], Decision.DEDUPLICATE, outcome.incident_id, key[0])

@@ -19,7 +19,7 @@ from onduty.domain.routing import AlertPolicy, Route, classify
 from onduty.domain.suppression import Silence, suppressed_by, upstream
 
 
-@dataclass
+@dataclass(slots=True)
 class Pending:
     """A stored alert that needs an incident; `indexes` are the batch positions of its triggers."""
 
@@ -28,9 +28,10 @@ class Pending:
     event: AlertEvent
     route: Route
     indexes: list[int]
+    held: bool = False  # stored as suppressed until now (its status changes as it is placed)
 
 
-@dataclass
+@dataclass(slots=True)
 class Placed:
     service_id: str
     event: AlertEvent
@@ -59,10 +60,11 @@ class Placer:
         if not pending:
             return []
         services = self.directory.services
-        group_keys = {p.alert_id: group_digest(p.event.group) for p in pending if p.event.group}
+        digests = {group: group_digest(group) for group in {p.event.group for p in pending} if group}
+        group_keys = {p.alert_id: digests[p.event.group] for p in pending if p.event.group}
         groups = self.store.active_groups([(p.service_id, group_keys[p.alert_id])
                                            for p in pending if p.alert_id in group_keys])
-        ups = {p.service_id: upstream(services, p.service_id) for p in pending}
+        ups = {service_id: upstream(services, service_id) for service_id in {p.service_id for p in pending}}
         affecting = self.store.open_incidents_affecting(sorted({s for chain in ups.values() for s in chain}))
         status = self.store.open_incident_status([g[1] for g in groups.values()] + list(affecting.values()))
         stale = [g[0] for g in groups.values() if g[2] <= self.now or status.get(g[1], "closed") not in OPEN_STATUSES]
@@ -74,29 +76,37 @@ class Placer:
         reopened: set[int] = set()
         live = {key: g[1] for key, g in groups.items() if g[0] not in stale}
         placed: list[Placed] = []
-        placements: list[tuple[int, int | None, str]] = []
+        placements: list[tuple[int, int | None, str | None]] = []
         affected: list[tuple[int, str, str]] = []
         joins: dict[tuple[int, str], list[Pending]] = {}  # (incident, how) → alerts that joined it
+        inhibitors: dict[str, str | None] = {}  # per service, until an incident opens or reopens
+
+        def inhibitor_of(service_id: str) -> str | None:
+            """The nearest service this one depends on with an open incident (the same for all its alerts)."""
+            if service_id not in inhibitors:
+                inhibitors[service_id] = next((s for s in ups[service_id]
+                                               if status.get(affecting.get(s, -1), "closed") in OPEN_STATUSES), None)
+            return inhibitors[service_id]
+
         self.store.expect_incidents(len({  # at most one per alert without an incident, or per new group
             (p.service_id, group_keys[p.alert_id]) if p.alert_id in group_keys else p.alert_id for p in pending
             if (p.service_id, group_keys.get(p.alert_id)) not in live
             and (p.service_id, p.event.dedup_key) not in by_key
             and (p.service_id, group_keys.get(p.alert_id, "")) not in by_group
-            and not any(status.get(affecting.get(s, -1), "closed") in OPEN_STATUSES for s in ups[p.service_id])}))
+            and inhibitor_of(p.service_id) is None}))
         for p in pending:
             service = services[p.service_id]
             group = group_keys.get(p.alert_id)
             joined = live.get((p.service_id, group)) if group else None
             same_key = by_key.get((p.service_id, p.event.dedup_key))
             recurred = same_key if same_key is not None else by_group.get((p.service_id, group or ""))
-            inhibitor = next((s for s in ups[p.service_id]
-                              if status.get(affecting.get(s, -1), "closed") in OPEN_STATUSES), None)
             if recurred is not None and joined is None and recurred not in reopened and not self._reopen(
                     recurred, p, "same alert key" if same_key is not None else "same group"):
                 recurred = None  # closed meanwhile (its monitor period ended): the alert starts afresh
             if recurred is not None and joined is None and recurred not in reopened:
                 reopened.add(recurred)
                 status[recurred] = "triggered"
+                inhibitors.clear()
                 if group:  # the reopened incident gathers its group again
                     window = self.policy.for_service(p.service_id).group_window
                     self.store.open_group(p.service_id, group, recurred, self.now, self.now + window)
@@ -108,7 +118,7 @@ class Placer:
             elif joined is not None:
                 result = Placed(p.service_id, p.event, joined, Decision.GROUP, p.indexes)
                 joins.setdefault((joined, "alert.grouped"), []).append(p)
-            elif inhibitor is not None:
+            elif (inhibitor := inhibitor_of(p.service_id)) is not None:
                 target = affecting[inhibitor]
                 result = Placed(p.service_id, p.event, target, Decision.INHIBIT, p.indexes)
                 affected.append((target, p.service_id, "inhibit"))
@@ -123,7 +133,8 @@ class Placer:
                     live[(p.service_id, group)] = incident_id
                 status[incident_id] = "triggered"  # later alerts of dependent services in this round join it
                 affecting.setdefault(p.service_id, incident_id)
-            placements.append((p.alert_id, result.incident_id, "triggered"))
+                inhibitors.clear()
+            placements.append((p.alert_id, result.incident_id, "triggered" if p.held else None))
             placed.append(result)
         self.store.place_alerts(placements)
         self.store.add_affected_services(affected, self.now)

@@ -31,6 +31,7 @@ def serve(
     import uvicorn
 
     from onduty.web.app import create_app
+    from onduty.web.heap import settle_heap
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     c = container()
@@ -40,7 +41,9 @@ def serve(
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
                                "ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile}
     if processes == 1:
-        uvicorn.run(create_app(c, run_worker=worker), **options)
+        app = create_app(c, run_worker=worker)
+        settle_heap()
+        uvicorn.run(app, **options)
         return
     c.db.dispose()  # each process builds its own
     os.environ[SERVE_WORKER_ENV] = "1" if worker else "0"

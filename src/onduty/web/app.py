@@ -117,5 +117,8 @@ def app_from_environment() -> FastAPI:
 
     from onduty.bootstrap import build
     from onduty.config import SERVE_WORKER_ENV
+    from onduty.web.heap import settle_heap
 
-    return create_app(build(), run_worker=os.environ.get(SERVE_WORKER_ENV, "1") == "1")
+    app = create_app(build(), run_worker=os.environ.get(SERVE_WORKER_ENV, "1") == "1")
+    settle_heap()
+    return app

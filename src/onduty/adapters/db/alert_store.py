@@ -46,18 +46,20 @@ def _upsert_sql(rows: int, postgres: bool) -> str:
     return sql
 
 
-# PostgreSQL takes the rows as arrays: one short statement whatever the batch's size, so psycopg
-# parses it once and keeps it prepared (it re-parses statements over 4 kB, as multi-row VALUES are).
+# PostgreSQL takes the rows as one JSON document: one short statement whatever the batch's size, so
+# psycopg parses it once and keeps it prepared (it re-parses statements over 4 kB, as multi-row VALUES
+# are); the rows are written out by one orjson call, where nine array parameters were dumped value by
+# value; and json_to_recordset reads each row once (`->>` on json would parse it again for each field).
 _PG_UPSERT = (
-    f"INSERT INTO alerts ({_COLUMNS}) SELECT s, k, NULL, st, su, so, sv, f, a, a, NULL, n, CAST(d AS JSON) "
-    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], "
-    "%b::int[], %b::text[]) AS r(s, k, st, su, so, sv, f, n, d) CROSS JOIN (SELECT %b::timestamptz AS a) AS now "
+    f"INSERT INTO alerts ({_COLUMNS}) SELECT r.s, r.k, NULL, r.st, r.su, r.so, r.sv, r.f, now.a, now.a, NULL, r.n, r.d "
+    "FROM json_to_recordset(CAST(%b AS json)) AS r(s text, k text, st text, su text, so text, sv text, "
+    "f timestamptz, n int, d json) CROSS JOIN (SELECT %b::timestamptz AS a) AS now "
     "ON CONFLICT (service_id, dedup_key) WHERE status != 'resolved' DO UPDATE SET "
     "occurrences = alerts.occurrences + excluded.occurrences, updated_at = excluded.updated_at "
     "RETURNING id, service_id, dedup_key, status, incident_id, occurrences"
 )
-_PG_PLACE = ("UPDATE alerts SET incident_id = p.i, status = p.s FROM unnest(%b::int[], %b::text[], %b::int[]) "
-             "AS p(i, s, id) WHERE alerts.id = p.id")
+_PG_PLACE = ("UPDATE alerts SET incident_id = p.i, status = COALESCE(p.s, alerts.status) "
+             "FROM json_to_recordset(CAST(%b AS json)) AS p(i int, s text, a int) WHERE alerts.id = p.a")
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -113,54 +115,64 @@ class AlertStore:
         connection = self.session.connection()
         found = {}
         if self._locking:
-            columns = list(zip(*[(r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
-                                  r.first_signal_at, r.occurrences, json_value(r.details)) for r in ordered],
-                               strict=True))
-            for row in pg_binary(connection, _PG_UPSERT, (*[list(c) for c in columns], at)):
+            document = orjson.dumps([{"s": r.service_id, "k": r.dedup_key, "st": r.status, "su": r.summary,
+                                      "so": r.source, "sv": r.severity, "f": r.first_signal_at,
+                                      "n": r.occurrences, "d": r.details} for r in ordered],
+                                    option=orjson.OPT_NON_STR_KEYS).decode()
+            for row in pg_binary(connection, _PG_UPSERT, (document, at)):
                 key = (row[1], row[2])
                 found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
             self._forget_loaded()
             return found
+        stamps: dict[datetime, Any] = {}  # a batch's alerts mostly share their start: each is written once
         for start in range(0, len(ordered), UPSERT_CHUNK):
             chunk = ordered[start:start + UPSERT_CHUNK]
             params: list[Any] = []
             for r in chunk:
+                first = r.first_signal_at
+                if first is not None and first not in stamps:
+                    stamps[first] = stamp(first)
                 params += [r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
-                           stamp(r.first_signal_at) if r.first_signal_at else None, at, at, r.occurrences,
-                           json_value(r.details)]
+                           None if first is None else stamps[first], at, at, r.occurrences, json_value(r.details)]
             sql = _upsert_sql(len(chunk), self._locking)
-            for row in connection.exec_driver_sql(sql, tuple(params)):
+            for row in connection.exec_driver_sql(sql, tuple(params)).fetchall():  # at once, not row by row
                 key = (row[1], row[2])
                 found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
         self._forget_loaded()
         return found
 
-    def place_alerts(self, placements: Sequence[tuple[int, int | None, str]]) -> None:
+    def place_alerts(self, placements: Sequence[tuple[int, int | None, str | None]]) -> None:
         """Set (alert id → incident id, status) for alerts just stored or promoted: one statement per
         incident, so a group of a hundred alerts joining one incident is one UPDATE (written for the
-        driver, like the upsert)."""
+        driver, like the upsert). A status of None leaves the alert's own: SQLite rewrites the open-key
+        index entry of every row whose status an UPDATE sets, even to the value it had, which doubled
+        the statement's cost for new alerts (already "triggered")."""
         if not placements:
             return
         self._flush_pending()
-        by_target: dict[tuple[int | None, str], list[int]] = {}
+        by_target: dict[tuple[int | None, str | None], list[int]] = {}
         for alert_id, incident_id, status in placements:
             by_target.setdefault((incident_id, status), []).append(alert_id)
         connection = self.session.connection()
         if self._locking:
             rows = [(i, s, a) for (i, s), ids in by_target.items() for a in ids]
-            pg_binary(connection, _PG_PLACE, tuple(list(c) for c in zip(*rows, strict=True)))
+            pg_binary(connection, _PG_PLACE, (orjson.dumps([{"i": i, "s": s, "a": a} for i, s, a in rows]).decode(),))
             self._forget_loaded()
             return
         p = "?"
-        singles = [(i, s, ids[0]) for (i, s), ids in by_target.items() if len(ids) == 1]
-        if singles:
-            connection.exec_driver_sql(f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id = {p}", singles)
+        for keep in (True, False):
+            sets = f"incident_id = {p}" if keep else f"incident_id = {p}, status = {p}"
+            singles = [(i, ids[0]) if keep else (i, s, ids[0])
+                       for (i, s), ids in by_target.items() if len(ids) == 1 and (s is None) == keep]
+            if singles:
+                connection.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = {p}", singles)
         for (incident_id, status), ids in by_target.items():
+            sets = f"incident_id = {p}" if status is None else f"incident_id = {p}, status = {p}"
+            values = (incident_id,) if status is None else (incident_id, status)
             for start in range(0, len(ids) if len(ids) > 1 else 0, UPSERT_CHUNK):
                 chunk = ids[start:start + UPSERT_CHUNK]
-                connection.exec_driver_sql(
-                    f"UPDATE alerts SET incident_id = {p}, status = {p} WHERE id IN ({', '.join([p] * len(chunk))})",
-                    (incident_id, status, *chunk))
+                connection.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id IN ({', '.join([p] * len(chunk))})",
+                                           (*values, *chunk))
         self._forget_loaded()
 
     def alerts(self, query: AlertFilter) -> list[Alert]:

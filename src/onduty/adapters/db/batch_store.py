@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.exc import IntegrityError
 
 from onduty.adapters.db import tables as t
 from onduty.adapters.db.database import Database
 from onduty.adapters.db.ingest_sql import IngestSql
 from onduty.adapters.db.store import SqlStore
-from onduty.app.ports import IncidentFilter, Transactions
+from onduty.app.ports import Conflict, IncidentFilter, Transactions
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.suppression import Silence
@@ -70,6 +71,7 @@ class BatchStore(SqlStore):
         self._incidents: list[Incident] = []
         self._timers: list[Timer] = []
         self._entries: list[TimelineEntry] = []
+        self._groups: list[tuple[str, str, int, datetime, datetime]] = []
         self._next_id: int | None = None
         self._reserved: list[int] = []
         self._sql: IngestSql | None = None
@@ -99,6 +101,27 @@ class BatchStore(SqlStore):
         incident.id = self._reserve_incident_id()
         self._incidents.append(incident)
 
+    def open_group(self, service_id: str, group_key: str, incident_id: int, opened_at: datetime,
+                   closes_at: datetime) -> None:
+        """Buffered like incidents (a round opens one group per new incident); the unique index still
+        decides when they are written, and a group another writer opened first still raises Conflict."""
+        self._groups.append((service_id, group_key, incident_id, opened_at, closes_at))
+
+    def _flush_groups(self) -> None:
+        """Write buffered groups in one statement, after the incidents they point at."""
+        if not self._groups:
+            return
+        sql, p = self.sql, self.sql.p
+        rows = [(s, g, i, sql.time(o), sql.time(c), True) for s, g, i, o, c in self._groups]
+        self._groups.clear()
+        try:
+            self.session.connection().exec_driver_sql(
+                "INSERT INTO alert_groups (service_id, group_key, incident_id, opened_at, closes_at, active) "
+                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})", rows)
+        except IntegrityError as exc:  # the transaction is lost: the caller retries it whole
+            raise Conflict(f"a group of {', '.join(sorted({r[0] for r in rows}))} was opened by another writer") \
+                from exc
+
     def add_timer(self, timer: Timer) -> None:
         self._timers.append(timer)
 
@@ -115,7 +138,9 @@ class BatchStore(SqlStore):
 
     def _flush_pending(self) -> None:
         """Write buffered rows, incidents first (the others point at them)."""
-        for table, buffer in ((t.incidents, self._incidents), (t.timers, self._timers), (t.timeline, self._entries)):
+        self._flush_incidents()
+        self._flush_groups()
+        for table, buffer in ((t.timers, self._timers), (t.timeline, self._entries)):
             if buffer:
                 _bulk_insert(self.session, table, buffer)
                 buffer.clear()

@@ -57,11 +57,12 @@ class IngestSql:
         return list(self.connection.exec_driver_sql(sql, tuple(params)))
 
     def _pairs_in(self, columns: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
-        """`(a, b) IN (…)` over distinct pairs: two arrays on PostgreSQL, row values on SQLite."""
+        """`(a, b) IN (…)` over distinct pairs: one JSON array on PostgreSQL (written by one orjson call, where
+        text arrays are dumped value by value), row values on SQLite."""
         unique = list(dict.fromkeys(pairs))
         if self.postgres:
-            return (f"({columns}) IN (SELECT * FROM unnest(%b::text[], %b::text[]))",
-                    [[a for a, _ in unique], [b for _, b in unique]])
+            return (f"({columns}) IN (SELECT p->>0, p->>1 FROM json_array_elements(CAST(%b AS json)) AS p)",
+                    [orjson.dumps(unique).decode()])
         values = ", ".join(["(?, ?)"] * len(unique))
         return f"({columns}) IN (VALUES {values})", [v for pair in unique for v in pair]
 
