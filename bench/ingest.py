@@ -44,6 +44,9 @@ from alertmanager_side import alertmanager, api_requests
 from loadgen import Load, request_bytes, run_paced
 from loadgen import run as send
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.faults.harness import reset_database
+
 REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "examples" / "agency" / "onduty.yaml"
 SERVICE = "recs-model"
@@ -114,6 +117,8 @@ def peak_rss_mb(pid: int) -> float | None:
 def onduty_server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
     """A fresh database with the sample plan, an integration key, and `onduty serve` on loopback."""
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    if args.database_url:
+        reset_database(url)  # every run starts empty: a database filled by earlier runs is slower
     env = {**os.environ, "ONDUTY_DATABASE_URL": url, "ONDUTY_INGEST_RATE_PER_KEY": "1e9",
            "ONDUTY_INGEST_BURST_PER_KEY": "1e9", "ONDUTY_INGEST_RATE_PER_CLIENT": "1e9",
            "ONDUTY_INGEST_BURST_PER_CLIENT": "1e9"}
@@ -313,7 +318,7 @@ def main() -> None:
     parser.add_argument("--storm-keys", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
-    parser.add_argument("--database-url", help="an empty database instead of a fresh SQLite file")
+    parser.add_argument("--database-url", help="a database to use instead of a fresh SQLite file (emptied first)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="onduty-bench-"))
     note(f"work dir {workdir}; database {args.database_url or 'fresh SQLite file'}")
