@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from onduty.adapters.clock import SystemClock
 from onduty.adapters.db.batch_store import batch_transactions
-from onduty.adapters.db.database import Database
+from onduty.adapters.db.database import Database, sqlite_file
 from onduty.adapters.db.migrate import upgrade
 from onduty.adapters.notify.apprise import AppriseChannel
 from onduty.adapters.notify.console import ConsoleChannel
@@ -60,9 +60,10 @@ def journal_directory(settings: Settings) -> Path | None:
         return Path(chosen).expanduser()
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database in (None, "", ":memory:"):
+        path = sqlite_file(settings.database_url)
+        if path is None:
             return None
-        identity = str(Path(url.database).expanduser().resolve())
+        identity = str(Path(path).expanduser().resolve())
     else:
         identity = url.render_as_string(hide_password=True)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:16]

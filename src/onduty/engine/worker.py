@@ -70,8 +70,8 @@ class Worker:
         self.journal_dir = journal_dir
         self.journal: DeliveryJournal | None = None
         self._recording = threading.Lock()
-        # Several senders overlap the round trips of sending and recording pages (PostgreSQL); with
-        # one, pages go out in claim order.
+        # Several senders overlap the round trips of sending and recording pages, so a slow channel holds
+        # one sender, not every page; with one, pages go out in claim order.
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="onduty-sender") if senders > 1 else None
 
     def run_once(self, now: datetime) -> TickReport:

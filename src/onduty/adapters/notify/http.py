@@ -168,10 +168,9 @@ def safe_request(
                 if len(body) >= max_response_bytes:
                     body = body[:max_response_bytes]
                     break
-    except httpx.ConnectTimeout as exc:
-        unreachable.remember(target, f"connect timed out ({exc})")
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     except httpx.HTTPError as exc:
+        if isinstance(exc, httpx.ConnectTimeout):
+            unreachable.remember(target, f"connect timed out ({exc})")
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if 300 <= response.status_code < 400:
         raise DeliveryError(f"HTTP {response.status_code}: redirects are not followed "
