@@ -21,6 +21,7 @@ from contextlib import contextmanager
 log = logging.getLogger("onduty.db")
 DEFER_AT_MOST = 0.05  # seconds the worker gives way before it asks for the lock all the same
 POLL = 0.0005  # seconds between looks while giving way
+ANNOUNCE_WITHIN = 0.01  # seconds an announcement keeps trying past a worker's look
 
 
 def _try_lock(fd: int, kind: int) -> bool:
@@ -29,6 +30,17 @@ def _try_lock(fd: int, kind: int) -> bool:
         fcntl.flock(fd, kind | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    return True
+
+
+def _lock_soon(fd: int, kind: int, within: float = ANNOUNCE_WITHIN) -> bool:
+    """Take a flock, trying again for `within` seconds: a worker's look holds the file exclusively for a
+    few microseconds, and an announcement lost to it would leave this wait unseen for its whole length."""
+    deadline = time.monotonic() + within
+    while not _try_lock(fd, kind):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL / 10)
     return True
 
 
@@ -62,7 +74,7 @@ class WriterPriority:
             if self._waiting == 0:
                 if self._announce is None:
                     self._announce = self._open()
-                self._held = self._announce is not None and _try_lock(self._announce, fcntl.LOCK_SH)
+                self._held = self._announce is not None and _lock_soon(self._announce, fcntl.LOCK_SH)
             self._waiting += 1
         try:
             yield
