@@ -69,9 +69,14 @@ _PG_INSERT = (
     "f timestamptz, n int, d json) CROSS JOIN (SELECT %b::timestamptz AS a) AS now"
 )
 _SQLITE_INSERT = f"INSERT INTO alerts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"
-# The open alerts among (service, key) pairs, read through the open-key index (its predicate repeated).
-_PG_OPEN_KEYS = ("SELECT service_id, dedup_key FROM alerts WHERE status != 'resolved' AND (service_id, dedup_key) "
-                 "IN (SELECT p->>0, p->>1 FROM json_array_elements(CAST(%b AS json)) AS p)")
+# The open alerts among (service, key) pairs, one probe of the open-key index per pair (its predicate
+# repeated). Written as a LATERAL lookup: psycopg prepares the statement, and PostgreSQL keeps the
+# plan it made first; for `(…) IN (SELECT … FROM json_array_elements(…))` on a fresh, still empty
+# table that plan is a hash join over a scan of the whole table, kept as the table grows (measured:
+# 96 µs an alert at 40,000 alerts, against 4 through the index).
+_PG_OPEN_KEYS = ("SELECT a.service_id, a.dedup_key FROM json_array_elements(CAST(%b AS json)) AS p "
+                 "CROSS JOIN LATERAL (SELECT service_id, dedup_key FROM alerts WHERE service_id = p->>0 "
+                 "AND dedup_key = p->>1 AND status != 'resolved' LIMIT 1) AS a")
 _PG_PLACE = ("UPDATE alerts SET incident_id = p.i, status = COALESCE(p.s, alerts.status) "
              "FROM json_to_recordset(CAST(%b AS json)) AS p(i int, s text, a int) WHERE alerts.id = p.a")
 
@@ -164,7 +169,8 @@ class AlertStore:
         connection = self.session.connection()
         unique = list(dict.fromkeys(keys))
         if self._locking:
-            return {(r[0], r[1]) for r in pg_binary(connection, _PG_OPEN_KEYS, (orjson.dumps(unique).decode(),))}
+            document = orjson.dumps(unique).decode()
+            return {(r[0], r[1]) for r in pg_binary(connection, _PG_OPEN_KEYS, (document,))}
         found: set[tuple[str, str]] = set()
         for start in range(0, len(unique), UPSERT_CHUNK):
             chunk = unique[start:start + UPSERT_CHUNK]
