@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
@@ -20,6 +21,7 @@ from onduty.adapters.clock import SimulatedClock
 from onduty.adapters.db.database import make_engine
 from onduty.adapters.db.migrate import upgrade
 from onduty.adapters.db.tables import metadata
+from onduty.app import accounts
 from onduty.app.ports import DeliveryError
 from onduty.bootstrap import Container, build
 from onduty.config import Settings
@@ -119,6 +121,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     _empty_postgres(request.getfixturevalue("postgres_engine"))
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+PRODUCT_PASSWORD_HASHER = accounts._hasher
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashes() -> Iterator[None]:
+    """Passwords hashed in this process with argon2id at its smallest costs: at the product's (64 MiB,
+    three passes, four lanes) every console test's sign-ins took most of its time. Processes the tests
+    start keep the product's costs, and `product_password_hasher` gives them back to a test that checks them."""
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    accounts._hasher = PRODUCT_PASSWORD_HASHER
+
+
+@pytest.fixture
+def product_password_hasher(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
+    """The product's own argon2 costs, for this test only."""
+    monkeypatch.setattr(accounts, "_hasher", PRODUCT_PASSWORD_HASHER)
+    return PRODUCT_PASSWORD_HASHER
 
 
 @pytest.fixture
