@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from onduty.adapters.db.database import make_engine
-from onduty.adapters.db.migrate import upgrade
+from onduty.adapters.db.migrate import MIGRATIONS, alembic_config, head_revision, is_current, upgrade
 from onduty.adapters.db.tables import metadata
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "onduty"
@@ -42,3 +44,18 @@ def test_migrations_produce_exactly_the_models(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_upgrade_brings_a_database_one_migration_behind_to_the_newest(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/m.db")
+    head = head_revision()
+    assert head is not None
+    previous = ScriptDirectory(str(MIGRATIONS)).get_revision(head).down_revision
+    assert isinstance(previous, str)
+    command.upgrade(alembic_config(engine), previous)
+    assert not is_current(engine)
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == (head,)
+    assert is_current(engine)
+    engine.dispose()

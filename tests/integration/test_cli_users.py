@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
+from onduty.bootstrap import build
 from onduty.cli import app
+from onduty.config import Settings
 from tests.conftest import SAMPLE_PLAN
 
 
@@ -26,6 +29,25 @@ def test_set_password_reads_stdin_and_refuses_a_short_one(cli: CliRunner) -> Non
     assert done.exit_code == 0 and "password set for lucia (role responder)" in done.stderr
     short = cli.invoke(app, ["users", "set-password", "lucia", "--password-stdin"], input="short\n")
     assert short.exit_code == 1 and "at least 10 characters" in short.stderr
+
+
+def test_passwords_are_stored_at_the_product_argon2_costs_and_sign_in(
+    cli: CliRunner, tmp_path: Path, product_password_hasher: PasswordHasher,
+) -> None:
+    from onduty.app.accounts import SignInRefused, sign_in_with_password
+
+    done = cli.invoke(app, ["users", "set-password", "lucia", "--password-stdin"], input="correct horse battery\n")
+    assert done.exit_code == 0
+    container = build(Settings(database_url=f"sqlite:///{tmp_path}/cli.db"))
+    with container.db.transaction() as store:
+        account = store.account("lucia")
+    assert account is not None and account.password_hash is not None
+    assert account.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    now = container.clock.now()
+    assert sign_in_with_password(container.db, "lucia", "correct horse battery", now).session.person_id == "lucia"
+    with pytest.raises(SignInRefused):
+        sign_in_with_password(container.db, "lucia", "wrong horse battery", now)
+    container.db.dispose()
 
 
 def test_set_password_for_someone_not_in_the_plan_names_the_people(cli: CliRunner) -> None:

@@ -9,13 +9,9 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
-import pyarrow.parquet as pq
 
 from onduty.detect.profile import Batch, Categorical, ColumnProfile, column_profile, map_columns
 
@@ -27,6 +23,13 @@ CONTENT_TYPES = {
     "application/vnd.apache.parquet": "parquet", "application/x-parquet": "parquet",
     "application/parquet": "parquet",
 }
+
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported where a batch is read, not with this module: it takes a quarter of a second, and
+# every `onduty` process (server, worker, each CLI command) imports this module through its routes.
 
 
 class BadBatch(ValueError):
@@ -73,6 +76,11 @@ def _where(path: Path, message: str) -> str:
 
 
 def read_table(path: Path, fmt: str) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.json as pa_json
+    import pyarrow.parquet as pq
+
     try:
         if fmt == "csv":
             return pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(strings_can_be_null=True))
@@ -96,6 +104,9 @@ def _dictionary(column: pa.ChunkedArray) -> Categorical:
 
 
 def _column(name: str, column: pa.ChunkedArray) -> np.ndarray | Categorical:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     kind = column.type
     if pa.types.is_dictionary(kind):
         if pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type):
@@ -140,6 +151,9 @@ def read_profiles(path: Path, fmt: str | None = None, columns: list[str] | None 
     if fmt != "parquet":
         batch = read_batch(path, fmt, columns)
         return {name: column_profile(name, batch[name]) for name in batch}
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         schema = pq.read_schema(path)
         text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
