@@ -8,7 +8,6 @@ its client's (all of the client's integration keys together).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,7 +130,7 @@ async def pagerduty_service(request: Request, routing_key: str) -> str:
 async def store_events(request: Request, items: Sequence[tuple[str, AlertEvent]], source: str) -> list[IngestResult]:
     """Hand events to the group-commit writer and wait until they are committed."""
     try:
-        results: list[IngestResult] = await asyncio.wrap_future(request.app.state.ingest_writer.submit(items))
+        results: list[IngestResult] = await request.app.state.ingest_writer.wait(items)
     except (Unavailable, Overloaded) as exc:
         raise Refused(reply({"status": "unavailable", "message": f"cannot store events right now: {exc}; "
                              "retry shortly"}, 503, {"Retry-After": "5"})) from None
