@@ -103,6 +103,19 @@ def loopback_plan(workdir: Path) -> tuple[Path, ThreadingHTTPServer]:
     return plan, receiver
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of `pid` and its children (`--processes` starts one per HTTP process), from /proc."""
+    def stat(p: int | str) -> list[str] | None:
+        try:
+            return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
+    pids = [pid] + [int(p) for p in os.listdir("/proc") if p.isdigit() and (f := stat(p)) and int(f[1]) == pid]
+    ticks = sum(int(f[11]) + int(f[12]) for p in pids if (f := stat(p)))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -217,7 +230,9 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "routing_key": key, "event_action": "trigger", "dedup_key": h,
             "payload": {"summary": "hot", "source": "bench", "severity": "warning"}})), 1) for h in hot] + warm, 8)
         requests, keys = pd_requests(base, key, f"{prefix}-m", args.events, args.dedup_ratio, hot, args.seed)
+        cpu_before = cpu_seconds(server.pid)
         load = send(base, requests, args.concurrency)
+        cpu_single = cpu_seconds(server.pid) - cpu_before
         rows = query(url, "SELECT dedup_key, occurrences FROM alerts WHERE dedup_key LIKE :p", p=f"{prefix}-%")
         stored = {k: n for k, n in rows}
         new_keys = {k for k in keys if not k.startswith(f"{prefix}-hot")}
@@ -225,13 +240,17 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "events": args.events, "concurrency": args.concurrency, "dedup_ratio": args.dedup_ratio,
             "lost": len(new_keys - set(stored)) if load.statuses.get(202) == args.events else "n/a",
             "incidents_opened": len(new_keys),
+            "server_cpu_us_per_event": round(1e6 * cpu_single / args.events, 1),
         })
         batches = max(1, args.batch_events // args.batch)
+        cpu_before = cpu_seconds(server.pid)
         am_load = send(base, am_webhook_requests(base, key, prefix, batches, args.batch), args.batch_concurrency)
+        cpu_batch = cpu_seconds(server.pid) - cpu_before
         stored_am = query(url, "SELECT COUNT(*) FROM alerts WHERE dedup_key LIKE 'am:%'")[0][0]
         results["onduty_am_batch"] = measured(f"onduty alertmanager webhook x{args.batch}", am_load, {
             "alerts": batches * args.batch, "batch": args.batch, "concurrency": args.batch_concurrency,
             "stored_alerts": stored_am,
+            "server_cpu_us_per_event": round(1e6 * cpu_batch / (batches * args.batch), 1),
         })
         time.sleep(1)
         results["onduty_peak_rss_mb"] = peak_rss_mb(server.pid)
@@ -256,14 +275,17 @@ def run_rate(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     """Single PagerDuty events at a fixed rate (open loop): the latency a steady source sees."""
     prefix = f"r{uuid.uuid4().hex[:6]}"
     hot = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
-    with onduty_server(args, workdir) as (base, key, _server):
+    with onduty_server(args, workdir) as (base, key, server):
         warm, _ = pd_requests(base, key, f"{prefix}-w", 300, 0.0, hot, 2)
         send(base, warm, 8)
         count = int(args.rate * args.seconds)
         requests, _ = pd_requests(base, key, f"{prefix}-m", count, args.dedup_ratio, hot, args.seed)
+        cpu_before = cpu_seconds(server.pid)
         load = run_paced(base, requests, args.rate)
+        cpu = cpu_seconds(server.pid) - cpu_before
         return {"onduty_pd_fixed_rate": measured(f"onduty pd at {args.rate:g}/s", load, {
             "rate_per_s": args.rate, "events": count, "dedup_ratio": args.dedup_ratio,
+            "server_cpu_us_per_event": round(1e6 * cpu / count, 1),
             "latency_measured_from": "each request's due time (open loop)"})}
 
 
