@@ -35,9 +35,11 @@ _INSERTS: dict[tuple[str, str, bool], tuple[str, Callable[[object], tuple[Any, .
 def _row_builder(keys: Sequence[str], processors: Sequence[Any]) -> Callable[[object], tuple[Any, ...]]:
     """A function from an object to its row: the values read from its __dict__ in one C call (the ORM's
     attribute reads and a generator per row cost more than SQLite's insert), then each column type's
-    bind processor applied where the type has one."""
+    bind processor applied where the type has one (a time's only when it is set)."""
     read = operator.itemgetter(*keys)
-    processed = [(n, process) for n, process in enumerate(processors) if process is not None]
+    stamps = [n for n, process in enumerate(processors) if process is _sqlite_stamp]
+    processed = [(n, process) for n, process in enumerate(processors)
+                 if process is not None and process is not _sqlite_stamp]
 
     def row(obj: object) -> tuple[Any, ...]:
         try:
@@ -46,9 +48,12 @@ def _row_builder(keys: Sequence[str], processors: Sequence[Any]) -> Callable[[ob
             values = tuple(getattr(obj, key) for key in keys)
         if len(keys) == 1:
             values = (values,)
-        if not processed:
+        if not processed and not stamps:
             return tuple(values)
         out = list(values)
+        for n in stamps:
+            if out[n] is not None:
+                out[n] = _sqlite_stamp(out[n])
         for n, process in processed:
             out[n] = process(out[n])
         return tuple(out)
@@ -56,14 +61,23 @@ def _row_builder(keys: Sequence[str], processors: Sequence[Any]) -> Callable[[ob
     return row
 
 
+_last_stamp: tuple[datetime | None, str | None] = (None, None)  # a round's rows mostly share one time
+
+
 def _sqlite_stamp(value: datetime | None) -> str | None:
     """UTCDateTime's value on SQLite as the driver writes it (its datetime adapter: naive UTC,
     `isoformat(" ")`), in one call where the type's processor and the adapter took four."""
+    global _last_stamp
     if value is None:
         return None
+    last = _last_stamp
+    if value is last[0]:
+        return last[1]
     if value.tzinfo is None:
         raise ValueError("naive datetime reached the database; pass an aware one")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    text = value.astimezone(UTC).isoformat(" ")[:-6]  # without its "+00:00"
+    _last_stamp = (value, text)
+    return text
 
 
 def _bind_processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
