@@ -33,7 +33,8 @@ async def read_body(request: Request, limit: int) -> bytes:
             break
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await request.receive()
         if message["type"] != "http.request":

@@ -43,7 +43,8 @@ def sqlite_run(connection: Any, sql: str, params: Sequence[Any] = (), *, many: b
         if many:
             raw.executemany(sql, params)
             return []
-        return raw.execute(sql, params).fetchall()
+        found: list[Any] = raw.execute(sql, params).fetchall()
+        return found
     except raw.Error as exc:  # sqlite3.Error: the base of the driver's exceptions
         raise DBAPIError.instance(sql, params, exc, raw.Error, ismulti=many) from exc
 
@@ -165,11 +166,11 @@ class IngestSql:
         p = self.p
         sql = (f"INSERT INTO incident_services (incident_id, service_id, reason, added_at) VALUES ({p}, {p}, {p}, {p}) "
                "ON CONFLICT (incident_id, service_id) DO NOTHING")
-        rows = [(i, s, r, at) for (i, s), r in unique.items()]
+        values = [(i, s, r, at) for (i, s), r in unique.items()]
         if self.postgres:
-            self.connection.exec_driver_sql(sql, rows)
+            self.connection.exec_driver_sql(sql, values)
         else:
-            sqlite_run(self.connection, sql, rows, many=True)
+            sqlite_run(self.connection, sql, values, many=True)
 
 
 @lru_cache(maxsize=1024)

@@ -10,6 +10,7 @@ ORM's attribute events, building an incident cost more than writing its row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -587,10 +588,10 @@ def _construct_directly(cls: type) -> None:
     new object has no history to record: a pending one is inserted from its values as they stand,
     so nothing else changes. Only for dataclasses without `__post_init__`.
     """
-    manager = manager_of_class(cls)
-    original = manager.original_init
     if hasattr(cls, "__post_init__"):
         return
+    manager: Any = manager_of_class(cls)
+    original: Callable[..., None] = manager.original_init
 
     def construct(self: Any, *args: Any, **kwargs: Any) -> None:
         fields = _Fields()
