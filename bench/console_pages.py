@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time as clock
 import warnings
+from pathlib import Path
 from urllib.parse import urlparse
 
 from rich.progress import track
@@ -23,6 +25,9 @@ from onduty.domain.severity import Severity
 from onduty.sim.console import demo_console, free_port
 from onduty.sim.demo import run_demo
 from onduty.web.app import create_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.integration.console_helpers import follow_login_link
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -44,7 +49,7 @@ def main() -> None:
             declare(store, directory, services[n % len(services)], f"load incident {n}", Severity(n % 4 + 1),
                     c.clock.now(), "bench")
     http = TestClient(create_app(c), follow_redirects=False)
-    http.get(urlparse(console.login_url).path)
+    assert follow_login_link(http, urlparse(console.login_url).path) == 303
     one = f"/incidents/{result.incident.id}"
     pages = ["/", "/incidents", one, f"{one}/live?part=timeline", "/schedules/ml-primary", "/alerting"]
     portal = TestClient(create_app(c), follow_redirects=False)

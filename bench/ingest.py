@@ -103,19 +103,6 @@ def loopback_plan(workdir: Path) -> tuple[Path, ThreadingHTTPServer]:
     return plan, receiver
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of `pid` and its children (`--processes` starts one per HTTP process), from /proc."""
-    def stat(p: int | str) -> list[str] | None:
-        try:
-            return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-
-    pids = [pid] + [int(p) for p in os.listdir("/proc") if p.isdigit() and (f := stat(p)) and int(f[1]) == pid]
-    ticks = sum(int(f[11]) + int(f[12]) for p in pids if (f := stat(p)))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -124,6 +111,32 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` and its child processes (`serve --processes N`) so far, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
+def database_cpu_seconds(url: str) -> float | None:
+    """CPU time so far of the PostgreSQL backends serving `url`'s database (None on SQLite): the
+    database's share of the work, which the server's own CPU time leaves out."""
+    if not url.startswith("postgresql"):
+        return None
+    pids = query(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND pid != pg_backend_pid()")
+    return sum(cpu_seconds(int(pid)) for (pid,) in pids)
 
 
 @contextmanager
@@ -243,14 +256,16 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "server_cpu_us_per_event": round(1e6 * cpu_single / args.events, 1),
         })
         batches = max(1, args.batch_events // args.batch)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, db_before = cpu_seconds(server.pid), database_cpu_seconds(url)
         am_load = send(base, am_webhook_requests(base, key, prefix, batches, args.batch), args.batch_concurrency)
-        cpu_batch = cpu_seconds(server.pid) - cpu_before
+        cpu_after, db_after = cpu_seconds(server.pid), database_cpu_seconds(url)
         stored_am = query(url, "SELECT COUNT(*) FROM alerts WHERE dedup_key LIKE 'am:%'")[0][0]
         results["onduty_am_batch"] = measured(f"onduty alertmanager webhook x{args.batch}", am_load, {
             "alerts": batches * args.batch, "batch": args.batch, "concurrency": args.batch_concurrency,
             "stored_alerts": stored_am,
-            "server_cpu_us_per_event": round(1e6 * cpu_batch / (batches * args.batch), 1),
+            "server_cpu_us_per_alert": round((cpu_after - cpu_before) * 1e6 / (batches * args.batch), 1),
+            "database_cpu_us_per_alert": None if db_before is None or db_after is None else
+            round((db_after - db_before) * 1e6 / (batches * args.batch), 1),
         })
         time.sleep(1)
         results["onduty_peak_rss_mb"] = peak_rss_mb(server.pid)

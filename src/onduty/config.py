@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     # Pages sent but not yet recorded are journaled here, so a killed worker's are recorded by the others
     # instead of re-sent: "" for a directory per database under the temp dir, "off" for none.
     delivery_journal_dir: str = ""
-    delivery_threads: int = 8  # pages one worker sends at once: a slow channel holds one sender, not every page
+    delivery_threads: int = 32  # pages one worker sends at once: a slow channel holds one sender, not every page
     ingest_rate_per_key: float = 100.0  # events a second per integration key, sustained
     ingest_burst_per_key: float = 2000.0  # events a key may send at once before the rate applies
     ingest_rate_per_client: float = 300.0  # events a second for all of one client's integration keys together

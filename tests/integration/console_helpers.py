@@ -60,6 +60,17 @@ def sign_in(http: TestClient, person: str, password: str = PASSWORD) -> None:
     assert response.status_code == 303, response.text
 
 
+def follow_login_link(http: TestClient, path: str) -> int:
+    """Open a one-time link as a person would (the page asks, its button signs in); the button's status."""
+    page = http.get(path)
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found
+    response = http.post(path, data={"csrf": found.group(1)})
+    assert response.status_code != 303 or response.headers["location"] == "/", response.headers
+    return response.status_code
+
+
 def csrf_of(http: TestClient, path: str = "/") -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', http.get(path).text)
     assert found

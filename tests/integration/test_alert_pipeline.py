@@ -4,8 +4,11 @@ heartbeats on a real database, through the bulk (group-commit) store the HTTP pa
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,10 +17,10 @@ from onduty.adapters.db.batch_store import batch_transactions
 from onduty.app.heartbeats import check_heartbeats, create_heartbeat_key, record_beat
 from onduty.app.incidents import change_status
 from onduty.app.ingest import IngestResult, ingest_events
-from onduty.app.ports import AlertFilter, IncidentFilter, Transactions
+from onduty.app.ports import AlertFilter, Conflict, IncidentFilter, Transactions
 from onduty.app.silences import create_silence, expire_silence
 from onduty.bootstrap import Container
-from onduty.domain.alerts import AlertEvent, Decision
+from onduty.domain.alerts import AlertEvent, AlertUpsert, Decision
 from tests.conftest import advance
 from tests.integration.alerting_plan import apply_alerting_plan
 
@@ -247,3 +250,95 @@ def test_order_holds_on_the_plain_store_too(container: Container, tmp_path: Path
     assert [r.decision for r in results] == [Decision.OPEN, Decision.RESOLVE, Decision.REOPEN]
     with container.db.transaction() as store:
         assert sorted(a.status for a in store.alerts(AlertFilter())) == ["resolved", "triggered"]
+
+
+def race(count: int, job: Callable[[int], list[IngestResult]]) -> list[IngestResult]:
+    """Run `job(n)` for n in range(count) on threads released together; every result, or the first error."""
+    results: list[IngestResult] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            results.extend(job(n))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+def test_racing_batches_of_one_new_group_open_exactly_one_incident(txs: Transactions, container: Container) -> None:
+    results = race(6, lambda n: send(txs, container, "recs-model",
+                                     *[trigger(f"b{n}-{i}", group="storm") for i in range(40)]))
+    assert sorted(r.decision.value for r in results) == ["group"] * 239 + ["open"]
+    with container.db.transaction() as store:
+        (incident,) = store.incidents(IncidentFilter())
+        assert len(store.alerts_of(incident.id or 0)) == 240
+
+
+@pytest.mark.parametrize("group", ["storm", None])
+def test_racing_copies_of_one_batch_store_each_alert_once(
+    txs: Transactions, container: Container, group: str | None
+) -> None:
+    # an Alertmanager pair in high availability sends every notification from both members; without a
+    # group, the racing inserts meet on the open-alert index, not on the group's
+    results = race(4, lambda n: send(txs, container, "recs-model", *[trigger(f"k{i}", group=group) for i in range(40)]))
+    opened = 1 if group else 40
+    assert len(results) == 160 and [r.decision.value for r in results].count("open") == opened
+    with container.db.transaction() as store:
+        assert len(store.incidents(IncidentFilter())) == opened
+        alerts = store.alerts(AlertFilter())
+    assert len(alerts) == 40 and {a.occurrences for a in alerts} == {4}
+    assert len({a.incident_id for a in alerts}) == opened and None not in {a.incident_id for a in alerts}
+
+
+class LateReader:
+    """A store whose first read of open alert keys misses them all, as when another writer opens the
+    same keys between that read and this transaction's insert."""
+
+    def __init__(self, store: Any, missed: list[int]):
+        self._store, self._missed = store, missed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def open_alert_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not self._missed:
+            self._missed.append(1)
+            return set()
+        return self._store.open_alert_keys(keys)
+
+
+def test_a_key_opened_after_the_read_retries_the_batch_and_counts_into_the_open_alert(
+    txs: Transactions, container: Container
+) -> None:
+    opened = send(txs, container, "recs-model", trigger("k1", group="storm"))[0]
+    missed: list[int] = []
+
+    @contextmanager
+    def late() -> Iterator[Any]:
+        with txs() as store:
+            yield LateReader(store, missed)
+
+    results = ingest_events(late, [("recs-model", trigger("k1", group="storm")), ("recs-model", trigger("k2"))],
+                            container.clock.now())
+    assert missed == [1]  # the first attempt read too early, lost on the unique index and was retried
+    assert results[0].decision is Decision.DEDUPLICATE and results[0].incident_id == opened.incident_id
+    assert results[1].decision is Decision.OPEN
+    with container.db.transaction() as store:
+        assert [a.occurrences for a in store.alerts_of(opened.incident_id or 0)] == [2]
+        assert len(store.incidents(IncidentFilter())) == 2
+
+
+def test_inserting_an_alert_whose_key_is_open_is_a_conflict(txs: Transactions, container: Container) -> None:
+    send(txs, container, "recs-model", trigger("k1"))
+    row = AlertUpsert("recs-model", "k1", "relevance fell", "monitor", "error", 1, None, {})
+    with pytest.raises(Conflict), txs() as store:
+        store.insert_alerts([row], container.clock.now())

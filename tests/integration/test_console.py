@@ -13,6 +13,7 @@ from onduty.bootstrap import Container
 from tests.integration.console_helpers import (
     client_for,
     csrf_of,
+    follow_login_link,
     incidents_for_two_clients,
     login_csrf,
     people,
@@ -150,11 +151,30 @@ def test_a_viewer_sees_the_incident_but_cannot_act(console: Container) -> None:
 def test_a_login_link_signs_in_once(console: Container) -> None:
     token = issue_login_link(console.db, "tomas", console.clock.now())
     http = client_for(console)
-    first = http.get(f"/login/link/{token}")
-    assert first.status_code == 303 and first.headers["location"] == "/"
+    assert follow_login_link(http, f"/login/link/{token}") == 303
     assert http.get("/").status_code == 200
     again = client_for(console).get(f"/login/link/{token}")
     assert again.status_code == 401 and "already used or expired" in again.text
+
+
+def test_opening_a_login_link_only_asks_so_a_link_scanner_does_not_spend_it(console: Container) -> None:
+    token = issue_login_link(console.db, "tomas", console.clock.now())
+    scanner = client_for(console)
+    for _ in range(2):
+        asked = scanner.get(f"/login/link/{token}")
+        assert asked.status_code == 200 and "Sign in as Tomás" in asked.text and "onduty_session" not in str(
+            asked.cookies)
+    assert scanner.get("/").status_code == 303  # opening it signed nobody in
+    person = client_for(console)
+    assert follow_login_link(person, f"/login/link/{token}") == 303
+    assert person.get("/").status_code == 200
+
+
+def test_a_login_link_needs_the_pages_csrf_token(console: Container) -> None:
+    token = issue_login_link(console.db, "tomas", console.clock.now())
+    http = client_for(console)
+    assert http.post(f"/login/link/{token}", data={"csrf": "forged"}).status_code == 403
+    assert follow_login_link(http, f"/login/link/{token}") == 303  # still unused
 
 
 def test_a_login_link_expires_after_15_minutes(console: Container) -> None:

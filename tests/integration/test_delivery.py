@@ -141,3 +141,31 @@ def test_a_delivery_whose_recording_failed_is_recorded_later_and_not_sent_again(
     assert kinds(planned, incident_id).count("page.delivered") == 1
     advance(planned, clock, timedelta(seconds=120))  # well past the page's lease
     assert pager.people() == ["aiko"]  # sent once
+
+
+def test_a_running_worker_records_a_page_delivered_when_its_channel_accepted_it(
+    planned: Container, pager: RecordingChannel, clock: SimulatedClock
+) -> None:
+    import threading
+
+    stop = threading.Event()
+    ticked = clock.now()
+
+    class SlowChannel:
+        """Takes 7 s of the clock to accept a page, then stops the worker."""
+
+        def send(self, message: OutboxMessage, now: datetime) -> str:
+            clock.set(clock.now() + timedelta(seconds=7))
+            stop.set()
+            return pager.send(message, now)
+
+    incident_id = trigger(planned, severity="warning")
+    slow = SlowChannel()
+    planned.worker.channels = {kind: slow for kind in ("webhook", "email", "sms", "console")}
+    planned.worker.run_forever(clock, stop, poll=0.01)
+    assert pager.people() == ["aiko"]
+    with planned.db.transaction() as store:
+        delivered = [e for e in store.timeline(incident_id) if e.kind == "page.delivered"]
+        page = store.outbox_message(pager.sent[0].id or 0)
+    assert page is not None and page.delivered_at == ticked + timedelta(seconds=7)
+    assert [e.at for e in delivered] == [ticked + timedelta(seconds=7)]  # not the tick's start

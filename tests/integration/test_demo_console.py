@@ -9,7 +9,7 @@ from onduty.app.exports.review import export_review
 from onduty.app.reviews import review_bundle
 from onduty.sim.console import demo_console, free_port
 from onduty.sim.demo import run_demo
-from tests.integration.console_helpers import client_for
+from tests.integration.console_helpers import client_for, follow_login_link
 
 
 def test_the_demo_console_links_show_the_story_incident() -> None:
@@ -17,7 +17,7 @@ def test_the_demo_console_links_show_the_story_incident() -> None:
     console = demo_console(result.database, free_port(0), result.timeline[-1].at)
     try:
         http = client_for(console.container)
-        assert http.get(urlparse(console.login_url).path).status_code == 303
+        assert follow_login_link(http, urlparse(console.login_url).path) == 303
         now = http.get("/").text
         assert "Lucía Navarro" in now and "admin" in now and "Recommendation relevance 0.05 vs baseline 0.66" in now
         incident = http.get(f"/incidents/{result.incident.id}").text

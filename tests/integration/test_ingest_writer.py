@@ -32,6 +32,11 @@ class PoisonedStore:
             raise RuntimeError("this row breaks the database")
         return self._store.upsert_alerts(rows, now)
 
+    def insert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> None:
+        if any(r.dedup_key == "poison" for r in rows):
+            raise RuntimeError("this row breaks the database")
+        self._store.insert_alerts(rows, now)
+
 
 def trigger(key: str) -> AlertEvent:
     return AlertEvent("trigger", key, "relevance fell", "monitor", "error")

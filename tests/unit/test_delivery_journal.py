@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,9 @@ LEASE = datetime(2026, 3, 2, 9, 1, 0, 123456, tzinfo=UTC)
 
 
 def sent(n: int) -> Sent:
-    return Sent(n, f"page:{n}:escalate:0:0:ana:c0", 1, LEASE, f"HTTP 204 ({n})")
+    """Odd pages carry the time their channel accepted them; even ones leave it to the recording."""
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(seconds=n) if n % 2 else None
+    return Sent(n, f"page:{n}:escalate:0:0:ana:c0", 1, LEASE, f"HTTP 204 ({n})", at)
 
 
 def test_a_live_workers_journal_is_not_an_orphan_and_a_dead_ones_is(tmp_path: Path) -> None:

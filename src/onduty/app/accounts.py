@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from onduty.app.keys import hash_key
 from onduty.app.ports import NotFound, Role
-from onduty.domain.model import Directory
+from onduty.domain.model import Directory, Person
 
 LINK_LIFETIME = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
@@ -63,6 +63,7 @@ class AccountStore(Protocol):
     def account(self, person_id: str) -> Account | None: ...
     def put_account(self, account: Account, now: datetime) -> None: ...
     def add_login_link(self, token_hash: str, person_id: str, now: datetime, expires_at: datetime) -> None: ...
+    def login_link_person(self, token_hash: str, now: datetime) -> str | None: ...
     def use_login_link(self, token_hash: str, now: datetime) -> str | None: ...
     def add_session(self, session: WebSession) -> None: ...
     def web_session(self, token_hash: str, now: datetime) -> WebSession | None: ...
@@ -139,11 +140,25 @@ def sign_in_with_password(txs: AccountTransactions, person_id: str, password: st
         return _open(store, now, person_id=account.person_id)
 
 
+LINK_REFUSED = "this sign-in link is unknown, already used or expired; ask for a new one"
+
+
+def login_link_holder(txs: AccountTransactions, token: str, now: datetime) -> Person:
+    """Who a link would sign in, leaving it unused: opening the link only asks, so a mail scanner
+    that follows it does not spend it."""
+    with txs() as store:
+        person_id = store.login_link_person(hash_key(token), now)
+        people = store.directory().people
+        if person_id is None or person_id not in people:
+            raise SignInRefused(LINK_REFUSED)
+        return people[person_id]
+
+
 def sign_in_with_link(txs: AccountTransactions, token: str, now: datetime) -> Ticket:
     with txs() as store:
         person_id = store.use_login_link(hash_key(token), now)
         if person_id is None or person_id not in store.directory().people:
-            raise SignInRefused("this sign-in link is unknown, already used or expired; ask for a new one")
+            raise SignInRefused(LINK_REFUSED)
         return _open(store, now, person_id=person_id)
 
 

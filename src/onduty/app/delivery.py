@@ -77,13 +77,15 @@ def cancel_if_acknowledged(txs: Transactions, message_id: int, now: datetime) ->
 
 @dataclass(frozen=True)
 class Sent:
-    """One page its channel accepted: which claim (attempt, lease) of which outbox row, and the receipt."""
+    """One page its channel accepted: which claim (attempt, lease) of which outbox row, the receipt, and when
+    (None: at the time it is recorded)."""
 
     message_id: int
     idempotency_key: str
     attempt: int
     lease_until: datetime | None
     receipt: str
+    at: datetime | None = None
 
 
 def _same_claim(message: OutboxMessage, sent: Sent) -> bool:
@@ -112,7 +114,8 @@ def record_delivered_many(txs: Transactions, outcomes: Sequence[Sent], now: date
             sent = by_id[message.id]
             if message.status == "delivered" or (replay and not _same_claim(message, sent)):
                 continue
-            message.status, message.delivered_at, message.lease_until = "delivered", now, None
+            delivered_at = sent.at or now
+            message.status, message.delivered_at, message.lease_until = "delivered", delivered_at, None
             if people is None:
                 people = {p.id: p.name for p in store.directory().people.values()}
             prefix, noun = _noun(message)
@@ -121,7 +124,7 @@ def record_delivered_many(txs: Transactions, outcomes: Sequence[Sent], now: date
             if replay:
                 data["recorded_from"] = "the delivery journal of a worker that stopped"
             store.append(message.incident_id, [TimelineEntry(
-                now, f"{prefix}.delivered",
+                delivered_at, f"{prefix}.delivered",
                 f"{noun} delivered to {_who(message, people)} via {message.channel} "
                 f"(attempt {message.attempts}): {sent.receipt}",
                 data=data,

@@ -107,7 +107,9 @@ def _apply_triggers(
     store: Store, placer: Placer, runs: dict[tuple[str, str], list[_Item]],
     results: list[IngestResult | None], now: datetime,
 ) -> None:
-    rows = []
+    """One round of triggers: keys with an open alert count into it (an upsert); new keys are placed
+    first and then inserted with their incident set, so each new alert is written once."""
+    rows: dict[tuple[str, str], AlertUpsert] = {}
     for (service_id, dedup_key), run in runs.items():
         head = run[0].event
         held = placer.suppressed_by(service_id, head.labels)
@@ -116,19 +118,29 @@ def _apply_triggers(
             details["route"] = run[0].route.note
         if held:
             details["suppressed_by"] = held
-        rows.append(AlertUpsert(
+        rows[(service_id, dedup_key)] = AlertUpsert(
             service_id, dedup_key, head.summary, head.source, head.severity, len(run), head.timestamp,
             details, "suppressed" if held else "triggered",
-        ))
-    outcomes = store.upsert_alerts(rows, now)
+        )
+    known = store.open_alert_keys(list(rows))
+    outcomes = store.upsert_alerts([row for key, row in rows.items() if key in known], now) if known else {}
     pending: list[Pending] = []
+    new_rows: list[AlertUpsert] = []
     for key, run in runs.items():
-        outcome = outcomes[key]
         first = run[0]
-        if outcome.status == "suppressed" and (outcome.inserted or placer.suppressed_by(key[0], first.event.labels)):
+        outcome = outcomes.get(key)
+        if outcome is None:  # no open alert: a new one (its row is written after placement)
+            row = rows[key]
+            new_rows.append(row)
+            if row.status == "suppressed":
+                for item in run:
+                    results[item.index] = IngestResult(key[1], Decision.SUPPRESS, None, key[0])
+            else:
+                pending.append(Pending(None, key[0], first.event, first.route, [i.index for i in run], row=row))
+        elif outcome.status == "suppressed" and (outcome.inserted or placer.suppressed_by(key[0], first.event.labels)):
             for item in run:
                 results[item.index] = IngestResult(key[1], Decision.SUPPRESS, None, key[0])
-        elif outcome.inserted or outcome.incident_id is None:  # new, or held by a silence that has ended
+        elif outcome.inserted or outcome.incident_id is None:  # resolved meanwhile, or held by a silence that has ended
             pending.append(Pending(outcome.id, key[0], first.event, first.route, [i.index for i in run],
                                    held=outcome.status != "triggered"))
         else:
@@ -138,6 +150,7 @@ def _apply_triggers(
         for n, index in enumerate(placed.indexes):
             decision = placed.decision if n == 0 else Decision.DEDUPLICATE
             results[index] = IngestResult(placed.event.dedup_key, decision, placed.incident_id, placed.service_id)
+    store.insert_alerts(new_rows, now)  # placement has set each placed row's incident
 
 
 def _apply_update(store: Store, directory: Directory, policy: AlertPolicy, item: _Item, now: datetime) -> IngestResult:

@@ -12,7 +12,7 @@ from datetime import datetime
 from onduty.app.incidents import declare
 from onduty.app.lifecycle import reopen
 from onduty.app.ports import Store
-from onduty.domain.alerts import AlertEvent, Decision, details_of, group_digest
+from onduty.domain.alerts import AlertEvent, AlertUpsert, Decision, details_of, group_digest
 from onduty.domain.incidents import OPEN_STATUSES, TimelineEntry
 from onduty.domain.model import Directory, Service
 from onduty.domain.routing import AlertPolicy, Route, classify
@@ -21,14 +21,19 @@ from onduty.domain.suppression import Silence, suppressed_by, upstream
 
 @dataclass(slots=True)
 class Pending:
-    """A stored alert that needs an incident; `indexes` are the batch positions of its triggers."""
+    """An alert that needs an incident; `indexes` are the batch positions of its triggers.
 
-    alert_id: int
+    Either stored already (`alert_id`: placing it updates its row) or new (`row`: placing it sets the
+    row's incident, and the caller inserts the row afterwards, written once).
+    """
+
+    alert_id: int | None
     service_id: str
     event: AlertEvent
     route: Route
     indexes: list[int]
     held: bool = False  # stored as suppressed until now (its status changes as it is placed)
+    row: AlertUpsert | None = None
 
 
 @dataclass(slots=True)
@@ -61,9 +66,9 @@ class Placer:
             return []
         services = self.directory.services
         digests = {group: group_digest(group) for group in {p.event.group for p in pending} if group}
-        group_keys = {p.alert_id: digests[p.event.group] for p in pending if p.event.group}
-        groups = self.store.active_groups([(p.service_id, group_keys[p.alert_id])
-                                           for p in pending if p.alert_id in group_keys])
+        # by (service, dedup key): one pending alert each in a round, stored or new
+        group_keys = {(p.service_id, p.event.dedup_key): digests[p.event.group] for p in pending if p.event.group}
+        groups = self.store.active_groups([(key[0], group) for key, group in group_keys.items()])
         ups = {service_id: upstream(services, service_id) for service_id in {p.service_id for p in pending}}
         affecting = self.store.open_incidents_affecting(sorted({s for chain in ups.values() for s in chain}))
         status = self.store.open_incident_status([g[1] for g in groups.values()] + list(affecting.values()))
@@ -72,7 +77,7 @@ class Placer:
         # An alert with the key or group of an incident in monitoring is a recurrence: it reopens that incident.
         by_key, by_group = self.store.monitoring_incidents_for(
             [(p.service_id, p.event.dedup_key) for p in pending],
-            [(p.service_id, group_keys[p.alert_id]) for p in pending if p.alert_id in group_keys])
+            [(key[0], group) for key, group in group_keys.items()])
         reopened: set[int] = set()
         live = {key: g[1] for key, g in groups.items() if g[0] not in stale}
         placed: list[Placed] = []
@@ -88,15 +93,17 @@ class Placer:
                                                if status.get(affecting.get(s, -1), "closed") in OPEN_STATUSES), None)
             return inhibitors[service_id]
 
-        self.store.expect_incidents(len({  # at most one per alert without an incident, or per new group
-            (p.service_id, group_keys[p.alert_id]) if p.alert_id in group_keys else p.alert_id for p in pending
-            if (p.service_id, group_keys.get(p.alert_id)) not in live
-            and (p.service_id, p.event.dedup_key) not in by_key
-            and (p.service_id, group_keys.get(p.alert_id, "")) not in by_group
-            and inhibitor_of(p.service_id) is None}))
+        opening: set[tuple[str, str, str]] = set()  # at most one incident per alert without one, or per new group
+        for p in pending:
+            key = (p.service_id, p.event.dedup_key)
+            group = group_keys.get(key)
+            if ((p.service_id, group) not in live and key not in by_key
+                    and (p.service_id, group or "") not in by_group and inhibitor_of(p.service_id) is None):
+                opening.add(("group", p.service_id, group) if group else ("alert", *key))
+        self.store.expect_incidents(len(opening))
         for p in pending:
             service = services[p.service_id]
-            group = group_keys.get(p.alert_id)
+            group = group_keys.get((p.service_id, p.event.dedup_key))
             joined = live.get((p.service_id, group)) if group else None
             same_key = by_key.get((p.service_id, p.event.dedup_key))
             recurred = same_key if same_key is not None else by_group.get((p.service_id, group or ""))
@@ -134,7 +141,10 @@ class Placer:
                 status[incident_id] = "triggered"  # later alerts of dependent services in this round join it
                 affecting.setdefault(p.service_id, incident_id)
                 inhibitors.clear()
-            placements.append((p.alert_id, result.incident_id, "triggered" if p.held else None))
+            if p.row is not None:
+                p.row.incident_id = result.incident_id
+            elif p.alert_id is not None:
+                placements.append((p.alert_id, result.incident_id, "triggered" if p.held else None))
             placed.append(result)
         self.store.place_alerts(placements)
         self.store.add_affected_services(affected, self.now)

@@ -142,6 +142,7 @@ class AlertUpsert:
     first_signal_at: datetime | None
     details: dict[str, Any]
     status: AlertStatus = "triggered"  # "suppressed" when a silence or window holds it
+    incident_id: int | None = None  # a new alert's incident, set by placement before it is inserted
 
 
 @dataclass(slots=True)

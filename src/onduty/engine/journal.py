@@ -33,6 +33,7 @@ def _line(sent: Sent) -> bytes:
     return (json.dumps({
         "id": sent.message_id, "key": sent.idempotency_key, "attempt": sent.attempt,
         "lease_until": sent.lease_until.isoformat() if sent.lease_until else None, "receipt": sent.receipt[:500],
+        "at": sent.at.isoformat() if sent.at else None,
     }) + "\n").encode()
 
 
@@ -41,7 +42,8 @@ def _parse(line: bytes) -> Sent | None:
     try:
         row = json.loads(line)
         lease = datetime.fromisoformat(row["lease_until"]) if row["lease_until"] else None
-        return Sent(int(row["id"]), str(row["key"]), int(row["attempt"]), lease, str(row["receipt"]))
+        at = datetime.fromisoformat(row["at"]) if row.get("at") else None
+        return Sent(int(row["id"]), str(row["key"]), int(row["attempt"]), lease, str(row["receipt"]), at)
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -69,6 +69,9 @@ class Worker:
         # recorded does not re-send it: the other workers record it from the journal.
         self.journal_dir = journal_dir
         self.journal: DeliveryJournal | None = None
+        # The wall clock while `run_forever` runs: a page is recorded as delivered when its channel accepted
+        # it, not at the start of a tick that may have taken seconds. Without it, the tick's `now`.
+        self._clock: Clock | None = None
         self._recording = threading.Lock()
         # Several senders overlap the round trips of sending and recording pages, so a slow channel holds
         # one sender, not every page; with one, pages go out in claim order.
@@ -138,7 +141,8 @@ class Worker:
             record_failed(self.txs, message.id, str(exc), exc.permanent, now)
         else:
             metrics.PAGES_DELIVERED.labels(message.channel).inc()
-            sent = Sent(message.id, message.idempotency_key, message.attempts, message.lease_until, receipt)
+            at = max(now, self._clock.now()) if self._clock is not None else now
+            sent = Sent(message.id, message.idempotency_key, message.attempts, message.lease_until, receipt, at)
             with self._count:
                 if self.journal is not None:
                     self.journal.add(sent)
@@ -232,6 +236,7 @@ class Worker:
     def run_forever(self, clock: Clock, stop: threading.Event, poll: float = 1.0) -> None:
         """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
         reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
+        self._clock = clock
         if self.journal_dir is not None and self.journal is None:
             self.journal = DeliveryJournal(self.journal_dir)
         while not stop.is_set() and not self._stopping.is_set():

@@ -31,6 +31,13 @@ class AccountStore:
         self.session.execute(insert(t.login_links).values(
             token_hash=token_hash, person_id=person_id, created_at=now, expires_at=expires_at))
 
+    def login_link_person(self, token_hash: str, now: datetime) -> str | None:
+        """Whose unused, unexpired link this is, without using it up."""
+        links = t.login_links
+        person: str | None = self.session.scalar(select(links.c.person_id).where(
+            links.c.token_hash == token_hash, links.c.used_at.is_(None), links.c.expires_at > now))
+        return person
+
     def use_login_link(self, token_hash: str, now: datetime) -> str | None:
         """Mark the link used, once: the guarded UPDATE lets only one of two racing sign-ins through."""
         links = t.login_links

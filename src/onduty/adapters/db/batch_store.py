@@ -25,7 +25,7 @@ from onduty.adapters.db.database import Database
 from onduty.adapters.db.ingest_sql import IngestSql, sqlite_run
 from onduty.adapters.db.store import SqlStore
 from onduty.app.ports import Conflict, IncidentFilter, Transactions
-from onduty.domain.alerts import Alert
+from onduty.domain.alerts import Alert, AlertUpsert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.suppression import Silence
 
@@ -267,8 +267,15 @@ class BatchStore(SqlStore):
 
     def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
         if rows:
-            self._flush_pending()
+            self._flush_incidents()  # the rows point at incidents only; buffered timers and entries can wait
             self.sql.add_affected_services(rows, now)
+
+    def insert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> None:
+        """After the incidents the alerts point at and the groups opened with them (a group another writer
+        opened first fails here, before the alerts are written); timers and entries go at the commit."""
+        self._flush_incidents()
+        self._flush_groups()
+        super().insert_alerts(rows, now)
 
 
 def batch_transactions(db: Database, durable: bool = True) -> Transactions:

@@ -15,8 +15,10 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy.exc import DBAPIError
 
+from onduty.app.ports import Conflict
 from onduty.domain.incidents import OPEN_STATUSES
 from onduty.domain.matchers import Matcher, parse_matchers
 from onduty.domain.suppression import Silence
@@ -29,7 +31,11 @@ def pg_binary(connection: Any, sql: str, params: Sequence[Any]) -> list[Any]:
     escapes every element; and the statement's text stays short and fixed, so psycopg parses it once
     (it parses again each time a statement is over 4 kB, as long IN lists are)."""
     with connection.connection.dbapi_connection.cursor(binary=True) as cursor:
-        cursor.execute(sql, params)
+        try:
+            cursor.execute(sql, params)
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+            # as Database.transaction maps them for statements that go through SQLAlchemy: retry whole
+            raise Conflict(f"transaction lost a race, retry: {exc}") from exc
         return cursor.fetchall() if cursor.description else []
 
 

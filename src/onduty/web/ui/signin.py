@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from onduty.app.accounts import LINK_LIFETIME, SESSION_LIFETIME, SignInRefused, sign_in_with_link
+from onduty.app.accounts import (
+    LINK_LIFETIME,
+    SESSION_LIFETIME,
+    SignInRefused,
+    login_link_holder,
+    sign_in_with_link,
+)
 from onduty.app.accounts import sign_in_with_password as password_sign_in
 from onduty.app.accounts import sign_out as end_session
 from onduty.web.ui.render import page
@@ -75,8 +81,23 @@ def login(
     return _signed_in(request, ticket.token, next)
 
 
-@router.get("/login/link/{token}")
-def login_link(request: Request, token: str) -> Response:
+@router.get("/login/link/{token}", response_class=HTMLResponse)
+def login_link_form(request: Request, token: str) -> Response:
+    """Ask before signing in: a GET never spends the link, so a mail scanner that opens it does no harm."""
+    container = request.app.state.container
+    try:
+        person = login_link_holder(container.db, token, container.clock.now())
+    except SignInRefused as exc:
+        return _login_page(request, "/", f"{exc}: onduty users login-link PERSON.", 401)
+    csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = page(request, "login_link.html", {"csrf": csrf, "token": token, "name": person.name})
+    set_cookie(request, response, LOGIN_CSRF_COOKIE, csrf, max_age=3600, path="/login")
+    return response
+
+
+@router.post("/login/link/{token}")
+def login_link(request: Request, token: str, csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(csrf, request.cookies.get(LOGIN_CSRF_COOKIE) or "-")
     container = request.app.state.container
     try:
         ticket = sign_in_with_link(container.db, token, container.clock.now())
