@@ -243,7 +243,9 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "routing_key": key, "event_action": "trigger", "dedup_key": h,
             "payload": {"summary": "hot", "source": "bench", "severity": "warning"}})), 1) for h in hot] + warm, 8)
         requests, keys = pd_requests(base, key, f"{prefix}-m", args.events, args.dedup_ratio, hot, args.seed)
+        cpu_before = cpu_seconds(server.pid)
         load = send(base, requests, args.concurrency)
+        cpu_single = cpu_seconds(server.pid) - cpu_before
         rows = query(url, "SELECT dedup_key, occurrences FROM alerts WHERE dedup_key LIKE :p", p=f"{prefix}-%")
         stored = {k: n for k, n in rows}
         new_keys = {k for k in keys if not k.startswith(f"{prefix}-hot")}
@@ -251,6 +253,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "events": args.events, "concurrency": args.concurrency, "dedup_ratio": args.dedup_ratio,
             "lost": len(new_keys - set(stored)) if load.statuses.get(202) == args.events else "n/a",
             "incidents_opened": len(new_keys),
+            "server_cpu_us_per_event": round(1e6 * cpu_single / args.events, 1),
         })
         batches = max(1, args.batch_events // args.batch)
         cpu_before, db_before = cpu_seconds(server.pid), database_cpu_seconds(url)
@@ -287,14 +290,17 @@ def run_rate(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     """Single PagerDuty events at a fixed rate (open loop): the latency a steady source sees."""
     prefix = f"r{uuid.uuid4().hex[:6]}"
     hot = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
-    with onduty_server(args, workdir) as (base, key, _server):
+    with onduty_server(args, workdir) as (base, key, server):
         warm, _ = pd_requests(base, key, f"{prefix}-w", 300, 0.0, hot, 2)
         send(base, warm, 8)
         count = int(args.rate * args.seconds)
         requests, _ = pd_requests(base, key, f"{prefix}-m", count, args.dedup_ratio, hot, args.seed)
+        cpu_before = cpu_seconds(server.pid)
         load = run_paced(base, requests, args.rate)
+        cpu = cpu_seconds(server.pid) - cpu_before
         return {"onduty_pd_fixed_rate": measured(f"onduty pd at {args.rate:g}/s", load, {
             "rate_per_s": args.rate, "events": count, "dedup_ratio": args.dedup_ratio,
+            "server_cpu_us_per_event": round(1e6 * cpu / count, 1),
             "latency_measured_from": "each request's due time (open loop)"})}
 
 

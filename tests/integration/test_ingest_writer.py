@@ -3,6 +3,7 @@ alone and the others in its batch are stored."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -78,6 +79,33 @@ def test_concurrent_requests_share_one_commit(planned: Container) -> None:
     assert all(r.decision is Decision.OPEN for r in results)
     assert len({r.incident_id for r in results}) == 20
     assert len(commits) == 1  # twenty requests, one transaction
+
+
+def test_requests_waiting_in_an_event_loop_are_answered_together_after_their_commit(planned: Container) -> None:
+    commits: list[int] = []
+    writer = IngestWriter(counting(planned, commits, poisoned=True), planned.clock, autostart=False)
+
+    async def send() -> tuple[list[Any], int]:
+        loop = asyncio.get_running_loop()
+        calls: list[object] = []
+        wake = loop.call_soon_threadsafe
+
+        def counted(callback: Any, *args: Any) -> Any:
+            calls.append(callback)
+            return wake(callback, *args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        waits = [writer.wait([("recs-model", trigger(key))]) for key in ("a", "b", "poison", "c")]
+        writer.start()  # everything is queued: one batch, which fails, then each request on its own
+        answers = await asyncio.gather(*waits, return_exceptions=True)
+        return answers, len(calls)
+
+    answers, wakeups = asyncio.run(send())
+    writer.stop()
+    assert isinstance(answers[2], RuntimeError)
+    assert [a[0].decision for a in answers if not isinstance(a, BaseException)] == [Decision.OPEN] * 3
+    assert wakeups == 1  # four answers, one call into the loop
+    assert len(commits) == 3  # "a", "b" and "c" each stored in a commit of its own
 
 
 def test_stopped_writer_refuses_new_events(planned: Container) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from sqlalchemy.exc import DBAPIError
 
 from onduty.app.ports import Conflict
 from onduty.domain.incidents import OPEN_STATUSES
@@ -36,6 +37,22 @@ def pg_binary(connection: Any, sql: str, params: Sequence[Any]) -> list[Any]:
             # as Database.transaction maps them for statements that go through SQLAlchemy: retry whole
             raise Conflict(f"transaction lost a race, retry: {exc}") from exc
         return cursor.fetchall() if cursor.description else []
+
+
+def sqlite_run(connection: Any, sql: str, params: Sequence[Any] = (), *, many: bool = False) -> list[Any]:
+    """Run `sql` on the sqlite3 connection itself: SQLAlchemy's execution layer (events, result set-up)
+    cost each statement about as much CPU as SQLite's work on a group commit's dozen rows. A driver
+    error is raised as SQLAlchemy would have wrapped it (OperationalError, IntegrityError, …), so callers
+    and `Database.transaction` see the same exceptions."""
+    raw = connection.connection.dbapi_connection
+    try:
+        if many:
+            raw.executemany(sql, params)
+            return []
+        found: list[Any] = raw.execute(sql, params).fetchall()
+        return found
+    except raw.Error as exc:  # sqlite3.Error: the base of the driver's exceptions
+        raise DBAPIError.instance(sql, params, exc, raw.Error, ismulti=many) from exc
 
 
 class IngestSql:
@@ -60,7 +77,7 @@ class IngestSql:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         if self.postgres:
             return pg_binary(self.connection, sql, params)
-        return list(self.connection.exec_driver_sql(sql, tuple(params)))
+        return sqlite_run(self.connection, sql, tuple(params))
 
     def _pairs_in(self, columns: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
         """`(a, b) IN (…)` over distinct pairs: one JSON array on PostgreSQL (written by one orjson call, where
@@ -153,10 +170,13 @@ class IngestSql:
         unique = {(i, s): r for i, s, r in reversed(rows)}
         at = self.time(now)
         p = self.p
-        self.connection.exec_driver_sql(
-            f"INSERT INTO incident_services (incident_id, service_id, reason, added_at) VALUES ({p}, {p}, {p}, {p}) "
-            "ON CONFLICT (incident_id, service_id) DO NOTHING",
-            [(i, s, r, at) for (i, s), r in unique.items()])
+        sql = (f"INSERT INTO incident_services (incident_id, service_id, reason, added_at) VALUES ({p}, {p}, {p}, {p}) "
+               "ON CONFLICT (incident_id, service_id) DO NOTHING")
+        values = [(i, s, r, at) for (i, s), r in unique.items()]
+        if self.postgres:
+            self.connection.exec_driver_sql(sql, values)
+        else:
+            sqlite_run(self.connection, sql, values, many=True)
 
 
 @lru_cache(maxsize=1024)

@@ -78,8 +78,8 @@ def parse_event(body: Any) -> ParsedEvent:
         errors.append(f"'event_action' must be one of {', '.join(ACTIONS)}; got {action!r}")
     dedup_key = _text(body, "dedup_key", "dedup_key", errors, required=action in ("acknowledge", "resolve"),
                       limit=255)
-    links = _objects(body, "links", "href", errors)
-    images = _objects(body, "images", "src", errors)
+    links = _objects(body, "links", "href", errors) if body.get("links") else []
+    images = _objects(body, "images", "src", errors) if body.get("images") else []
     payload = body.get("payload")
     summary = source = severity = None
     extras: dict[str, Any] = {}
@@ -95,7 +95,8 @@ def parse_event(body: Any) -> ParsedEvent:
                 errors.append(f"'payload.severity' must be one of {', '.join(SEVERITIES)}; got {severity!r}")
             timestamp = parse_timestamp(payload.get("timestamp"), "payload.timestamp", errors)
             for key in OPTIONAL_TEXT:
-                extras[key] = _text(payload, key, f"payload.{key}", errors, required=False, limit=1024)
+                extras[key] = None if payload.get(key) is None else _text(
+                    payload, key, f"payload.{key}", errors, required=False, limit=1024)
             details = payload.get("custom_details")
             extras["custom_details"] = details if isinstance(details, dict) else (
                 {"details": details} if details is not None else {}

@@ -8,7 +8,6 @@ its client's (all of the client's integration keys together).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +35,34 @@ PD_INVALID = "Event object is invalid"
 UNKNOWN_KEY = "is not a known integration key (create one with: onduty keys create --service SERVICE)"
 
 
+class JsonReply(Response):
+    """A JSON answer whose header list is written out directly: Starlette's general header building
+    cost a single-event request about a tenth of its CPU."""
+
+    media_type = "application/json"
+
+    def __init__(self, content: bytes, status_code: int, headers: dict[str, str] | None = None):
+        self.status_code = status_code
+        self.body = content
+        self.background = None
+        self.raw_headers = [(b"content-length", str(len(content)).encode("latin-1")),
+                            (b"content-type", b"application/json")]
+        if headers:
+            self.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
 def reply(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    return JsonReply(orjson.dumps(body), status, headers)
+
+
+_ACCEPTED: dict[tuple[str, str], Any] = {}  # (source, decision) → its counter: labels() takes a lock each call
+
+
+def count_accepted(source: str, decision: str, count: int) -> None:
+    counter = _ACCEPTED.get((source, decision))
+    if counter is None:
+        counter = _ACCEPTED[(source, decision)] = metrics.EVENTS_ACCEPTED.labels(source, decision)
+    counter.inc(count)
 
 
 class Refused(Exception):
@@ -131,17 +156,20 @@ async def pagerduty_service(request: Request, routing_key: str) -> str:
 async def store_events(request: Request, items: Sequence[tuple[str, AlertEvent]], source: str) -> list[IngestResult]:
     """Hand events to the group-commit writer and wait until they are committed."""
     try:
-        results: list[IngestResult] = await asyncio.wrap_future(request.app.state.ingest_writer.submit(items))
+        results: list[IngestResult] = await request.app.state.ingest_writer.wait(items)
     except (Unavailable, Overloaded) as exc:
         raise Refused(reply({"status": "unavailable", "message": f"cannot store events right now: {exc}; "
                              "retry shortly"}, 503, {"Retry-After": "5"})) from None
     except NotFound as exc:
         raise plain_error(str(exc), 400, source) from None
+    if len(results) == 1:
+        count_accepted(source, results[0].decision.value, 1)
+        return results
     counts: dict[str, int] = {}
     for result in results:
         counts[result.decision.value] = counts.get(result.decision.value, 0) + 1
     for decision, count in counts.items():  # one counter update per decision, not per alert of a batch
-        metrics.EVENTS_ACCEPTED.labels(source, decision).inc(count)
+        count_accepted(source, decision, count)
     return results
 
 
