@@ -132,15 +132,8 @@ def ingest_limit(request: Request, key: str, key_name: str, client_id: str | Non
     the alerts' share."""
     state = request.app.state
     prefix, of = (f"{kind}:", f"{kind} of ") if kind else ("", "")
-    # over_limit's two buckets, taken in place: this runs for every ingest request, and the buckets'
-    # names are only needed for a refusal
-    per_key: RateLimiter = state.rate_limiter
-    wait = per_key.take(prefix + key, cost)
-    if wait > 0:
-        return Exceeded(of + key_name, wait)
+    buckets = [Bucket(state.rate_limiter, prefix + key, of + key_name)]
     if client_id is not None:
-        wait = state.client_rate_limiter.take(prefix + client_id, cost)
-        if wait > 0:
-            per_key.give_back(prefix + key, cost)
-            return Exceeded(f"{of}client {client_id!r} (all its keys together)", wait)
-    return None
+        buckets.append(Bucket(state.client_rate_limiter, prefix + client_id,
+                              f"{of}client {client_id!r} (all its keys together)"))
+    return over_limit(buckets, cost)

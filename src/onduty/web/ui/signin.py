@@ -37,12 +37,22 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, next_url: str, error: str = "", status: int = 200, person: str = "") -> Response:
+def _with_login_csrf(request: Request, template: str, context: dict[str, object], status: int = 200) -> Response:
+    """A sign-in page whose form carries the double-submit token of the login CSRF cookie (set here)."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = page(request, "login.html", {"csrf": token, "next": next_url, "error": error, "person_id": person,
-                                            "link_minutes": int(LINK_LIFETIME.total_seconds() // 60)}, status)
+    response = page(request, template, {**context, "csrf": token}, status)
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login")
     return response
+
+
+def _login_page(request: Request, next_url: str, error: str = "", status: int = 200, person: str = "") -> Response:
+    return _with_login_csrf(request, "login.html", {
+        "next": next_url, "error": error, "person_id": person,
+        "link_minutes": int(LINK_LIFETIME.total_seconds() // 60)}, status)
+
+
+def _link_refused(request: Request, exc: SignInRefused) -> Response:
+    return _login_page(request, "/", f"{exc}: onduty users login-link PERSON.", 401)
 
 
 def _signed_in(request: Request, token: str, next_url: str) -> Response:
@@ -88,11 +98,8 @@ def login_link_form(request: Request, token: str) -> Response:
     try:
         person = login_link_holder(container.db, token, container.clock.now())
     except SignInRefused as exc:
-        return _login_page(request, "/", f"{exc}: onduty users login-link PERSON.", 401)
-    csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = page(request, "login_link.html", {"csrf": csrf, "token": token, "name": person.name})
-    set_cookie(request, response, LOGIN_CSRF_COOKIE, csrf, max_age=3600, path="/login")
-    return response
+        return _link_refused(request, exc)
+    return _with_login_csrf(request, "login_link.html", {"token": token, "name": person.name})
 
 
 @router.post("/login/link/{token}")
@@ -102,7 +109,7 @@ def login_link(request: Request, token: str, csrf: Annotated[str, Form()] = "") 
     try:
         ticket = sign_in_with_link(container.db, token, container.clock.now())
     except SignInRefused as exc:
-        return _login_page(request, "/", f"{exc}: onduty users login-link PERSON.", 401)
+        return _link_refused(request, exc)
     return _signed_in(request, ticket.token, "/")
 
 
