@@ -6,7 +6,7 @@ and heartbeats. SqlStore inherits it; the methods run inside the caller's transa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -81,11 +81,6 @@ _PG_PLACE = ("UPDATE alerts SET incident_id = p.i, status = COALESCE(p.s, alerts
              "FROM json_to_recordset(CAST(%b AS json)) AS p(i int, s text, a int) WHERE alerts.id = p.a")
 
 
-def _sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime writes (naive UTC), so comparisons and reads agree."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _pg_time(value: datetime) -> datetime:
     return value
 
@@ -129,7 +124,7 @@ class AlertStore:
         self._flush_pending()
         ordered = sorted(rows, key=lambda r: (r.service_id, r.dedup_key))  # one lock order: no deadlocks
         counts = {(r.service_id, r.dedup_key): r.occurrences for r in ordered}
-        stamp, json_value = (_pg_time, _pg_json) if self._locking else (_sqlite_time, _sqlite_json)
+        stamp, json_value = (_pg_time, _pg_json) if self._locking else (t.sqlite_time, _sqlite_json)
         at = stamp(now)
         connection = self.session.connection()
         found = {}
@@ -195,13 +190,13 @@ class AlertStore:
                                         option=orjson.OPT_NON_STR_KEYS).decode()
                 pg_binary(connection, _PG_INSERT, (document, now))
             else:
-                at = _sqlite_time(now)
+                at = t.sqlite_time(now)
                 stamps: dict[datetime, str] = {}
                 values = []
                 for r in ordered:
                     first = r.first_signal_at
                     if first is not None and first not in stamps:
-                        stamps[first] = _sqlite_time(first)
+                        stamps[first] = t.sqlite_time(first)
                     values.append((r.service_id, r.dedup_key, r.incident_id, r.status, r.summary, r.source,
                                    r.severity, None if first is None else stamps[first], at, at, r.occurrences,
                                    _sqlite_json(r.details)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -65,17 +65,15 @@ _last_stamp: tuple[datetime | None, str | None] = (None, None)  # a round's rows
 
 
 def _sqlite_stamp(value: datetime | None) -> str | None:
-    """UTCDateTime's value on SQLite as the driver writes it (its datetime adapter: naive UTC,
-    `isoformat(" ")`), in one call where the type's processor and the adapter took four."""
+    """UTCDateTime's value on SQLite as SQLAlchemy writes it (`tables.sqlite_time`), in one call where the
+    type's processor and the driver's adapter took four."""
     global _last_stamp
     if value is None:
         return None
     last = _last_stamp
     if value is last[0]:
         return last[1]
-    if value.tzinfo is None:
-        raise ValueError("naive datetime reached the database; pass an aware one")
-    text = value.astimezone(UTC).isoformat(" ")[:-6]  # without its "+00:00"
+    text = t.sqlite_time(value)
     _last_stamp = (value, text)
     return text
 

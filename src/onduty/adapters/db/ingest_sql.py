@@ -18,6 +18,7 @@ import orjson
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
+from onduty.adapters.db.tables import sqlite_time
 from onduty.app.ports import Conflict
 from onduty.domain.incidents import OPEN_STATUSES
 from onduty.domain.matchers import Matcher, parse_matchers
@@ -65,7 +66,7 @@ class IngestSql:
     # -- values as the column types would write and read them --------------------------------------
     def time(self, value: datetime) -> Any:
         """A datetime as UTCDateTime binds it: aware on PostgreSQL, naive UTC text on SQLite."""
-        return value if self.postgres else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value if self.postgres else sqlite_time(value)
 
     @staticmethod
     def read_time(value: Any) -> datetime | None:

@@ -38,6 +38,14 @@ from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, Timer
 
 
+def sqlite_time(value: datetime) -> str:
+    """An aware time as UTCDateTime is stored on SQLite through SQLAlchemy (naive UTC text, always with
+    microseconds), for statements that bypass its processors: rows written either way compare alike."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the database; pass an aware one")
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) and PostgreSQL."""
 
