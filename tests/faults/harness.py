@@ -75,8 +75,8 @@ class Receiver:
         self.pages: list[tuple[str, int, str]] = []  # (webhook-id, incident id, person)
         self.arrivals: dict[str, float] = {}  # webhook-id → first arrival (Unix seconds)
         self.every_arrival: list[tuple[float, str]] = []  # (Unix seconds, webhook-id), duplicates included
-        self._lock = threading.Lock()
-        pages, lock, arrivals, every = self.pages, self._lock, self.arrivals, self.every_arrival
+        self.lock = threading.Lock()
+        pages, lock, arrivals, every = self.pages, self.lock, self.arrivals, self.every_arrival
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -107,7 +107,7 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def snapshot(self) -> list[tuple[str, int, str]]:
-        with self._lock:
+        with self.lock:
             return list(self.pages)
 
     def close(self) -> None:
@@ -138,6 +138,7 @@ class Proc:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
         self.kills = 0
+        self.killed_at: list[float] = []  # Unix seconds of each SIGKILL
 
     def start(self, wait: bool = True) -> None:
         log_path = self.log_path or Path(os.devnull)
@@ -163,6 +164,7 @@ class Proc:
     def kill(self) -> None:
         if self.alive():
             assert self.process is not None
+            self.killed_at.append(time.time())
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
             self.kills += 1
@@ -277,6 +279,32 @@ def audit(url: str, acknowledged: set[str], pages: list[tuple[str, int, str]], n
     }
 
 
+def resends_without_a_kill(arrivals: list[tuple[float, str]], kills: list[float], window: float) -> list[str]:
+    """Pages that arrived again with no worker SIGKILLed within `window` seconds after the earlier arrival.
+
+    A page a worker has sent and journaled is never sent again, so a kill can only re-send the pages whose
+    HTTP request it cut short (after the receiver had the page, before the sender had the answer). Any other
+    second arrival is a bug: a lease that ran out under a live sender, a journal line lost, a claim taken twice.
+    """
+    seen: dict[str, float] = {}
+    unexplained: list[str] = []
+    for at, key in sorted(arrivals):
+        earlier = seen.get(key)
+        if earlier is not None and not any(earlier <= kill <= min(at, earlier + window) for kill in kills):
+            unexplained.append(key)
+        seen[key] = at
+    return unexplained
+
+
+def resend_figures(receiver: Receiver, workers: list[Proc], lease_seconds: float) -> dict[str, Any]:
+    """How many pages arrived again with no worker killed while they were in flight (within a lease)."""
+    kills = [at for worker in workers for at in worker.killed_at]
+    with receiver.lock:
+        arrivals = list(receiver.every_arrival)
+    resent = resends_without_a_kill(arrivals, kills, lease_seconds)
+    return {"resends_without_a_kill": len(resent), "resend_examples": resent[:5]}
+
+
 def journal_recoveries(workers: list[Proc]) -> int:
     """Pages that killed workers had sent but not recorded, recorded by another worker from their journals
     (each one a duplicate page without the journal)."""
@@ -340,6 +368,7 @@ def run(config: Config, workdir: Path) -> dict[str, Any]:
                 break
         time.sleep(1.0)  # late duplicates, if any, land before the count
         figures = audit(config.database_url, storm.acknowledged, receiver.snapshot(), 0)
+        figures.update(resend_figures(receiver, workers, config.lease_seconds))
     finally:
         storm.stopping.set()
         for proc in everyone:
