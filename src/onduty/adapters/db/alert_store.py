@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onduty.adapters.db import tables as t
-from onduty.adapters.db.ingest_sql import pg_binary
+from onduty.adapters.db.ingest_sql import IngestSql, pg_binary, sqlite_pairs_in
 from onduty.app.ports import AlertFilter, Conflict
 from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
 from onduty.domain.changes import Change
@@ -169,9 +169,9 @@ class AlertStore:
         found: set[tuple[str, str]] = set()
         for start in range(0, len(unique), UPSERT_CHUNK):
             chunk = unique[start:start + UPSERT_CHUNK]
-            sql = ("SELECT service_id, dedup_key FROM alerts WHERE status != 'resolved' AND (service_id, dedup_key) "
-                   f"IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})")
-            found.update((r[0], r[1]) for r in connection.exec_driver_sql(sql, tuple(v for k in chunk for v in k)))
+            clause, params = sqlite_pairs_in("service_id, dedup_key", chunk)
+            sql = f"SELECT service_id, dedup_key FROM alerts WHERE status != 'resolved' AND {clause}"
+            found.update((r[0], r[1]) for r in connection.exec_driver_sql(sql, tuple(params)))
         return found
 
     def insert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> None:
@@ -260,10 +260,19 @@ class AlertStore:
             return {}
         self._flush_pending()
         c = t.alert_groups.c
-        stmt = select(c.id, c.service_id, c.group_key, c.incident_id, c.closes_at).where(
-            c.active.is_(True), tuple_(c.service_id, c.group_key).in_(list(set(keys)))
-        )
-        return {(r.service_id, r.group_key): (r.id, r.incident_id, r.closes_at) for r in self.session.execute(stmt)}
+        unique = list(dict.fromkeys(keys))
+        if self._locking:  # `active` as the partial index says it, so the planner can use it
+            stmt = select(c.id, c.service_id, c.group_key, c.incident_id, c.closes_at).where(
+                c.active, tuple_(c.service_id, c.group_key).in_(unique)
+            )
+            rows = [tuple(r) for r in self.session.execute(stmt)]
+        else:
+            clause, params = sqlite_pairs_in("service_id, group_key", unique)
+            sql = ("SELECT id, service_id, group_key, incident_id, closes_at FROM alert_groups "
+                   f"WHERE active AND {clause}")
+            rows = [(r[0], r[1], r[2], r[3], IngestSql.read_time(r[4])) for r in
+                    self.session.connection().exec_driver_sql(sql, tuple(params))]
+        return {(r[1], r[2]): (r[0], r[3], r[4]) for r in rows}
 
     def close_groups(self, group_ids: Sequence[int]) -> None:
         if group_ids:

@@ -24,6 +24,9 @@ from onduty.domain.incidents import OPEN_STATUSES
 from onduty.domain.matchers import Matcher, parse_matchers
 from onduty.domain.suppression import Silence
 
+_PG_ACTIVE_GROUPS = ("SELECT g.id, g.service_id, g.group_key, g.incident_id, g.closes_at "
+                     "FROM json_array_elements(CAST(%b AS json)) AS p CROSS JOIN LATERAL (SELECT * FROM alert_groups "
+                     "WHERE active AND service_id = p->>0 AND group_key = p->>1 LIMIT 1) AS g")
 OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 
 
@@ -56,6 +59,15 @@ def sqlite_run(connection: Any, sql: str, params: Sequence[Any] = (), *, many: b
         raise DBAPIError.instance(sql, params, exc, raw.Error, ismulti=many) from exc
 
 
+
+def sqlite_pairs_in(columns: str, pairs: Sequence[tuple[Any, Any]]) -> tuple[str, list[Any]]:
+    """`(a, b) IN (…)` for SQLite in the one shape its planner answers with index lookups: a subquery over
+    VALUES. A plain row-value list, `(a, b) IN ((?, ?), …)` or `IN (VALUES …)`, scans the whole table (or
+    partial index) instead, so a lookup of a dozen keys cost as much as the table had rows."""
+    values = ", ".join(["(?, ?)"] * len(pairs))
+    return (f"({columns}) IN (SELECT column1, column2 FROM (VALUES {values}))",
+            [v for pair in pairs for v in pair])
+
 class IngestSql:
     """The driver-level statements of one connection (SQLite or PostgreSQL)."""
 
@@ -82,13 +94,12 @@ class IngestSql:
 
     def _pairs_in(self, columns: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
         """`(a, b) IN (…)` over distinct pairs: one JSON array on PostgreSQL (written by one orjson call, where
-        text arrays are dumped value by value), row values on SQLite."""
+        text arrays are dumped value by value), row values on SQLite (`sqlite_pairs_in`)."""
         unique = list(dict.fromkeys(pairs))
         if self.postgres:
             return (f"({columns}) IN (SELECT p->>0, p->>1 FROM json_array_elements(CAST(%b AS json)) AS p)",
                     [orjson.dumps(unique).decode()])
-        values = ", ".join(["(?, ?)"] * len(unique))
-        return f"({columns}) IN (VALUES {values})", [v for pair in unique for v in pair]
+        return sqlite_pairs_in(columns, unique)
 
     def _in(self, values: Sequence[Any], array: str) -> tuple[str, list[Any]]:
         """`IN (…)` over `values`: one array parameter on PostgreSQL (of type `array`), a list on SQLite."""
@@ -113,9 +124,14 @@ class IngestSql:
         return found
 
     def active_groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, datetime]]:
-        clause, params = self._pairs_in("service_id, group_key", keys)
-        rows = self._rows(f"SELECT id, service_id, group_key, incident_id, closes_at FROM alert_groups "
-                          f"WHERE active = {self.p} AND {clause}", [True, *params])
+        """(service, group key) → (row id, incident, window end) of active groups: one index probe per key
+        (`active` written as the partial index says it), never a pass over every group ever opened."""
+        if self.postgres:
+            rows = self._rows(_PG_ACTIVE_GROUPS, [orjson.dumps(list(dict.fromkeys(keys))).decode()])
+        else:
+            clause, params = sqlite_pairs_in("service_id, group_key", list(dict.fromkeys(keys)))
+            rows = self._rows("SELECT id, service_id, group_key, incident_id, closes_at FROM alert_groups "
+                              f"WHERE active AND {clause}", params)
         found = {}
         for r in rows:
             closes = self.read_time(r[4])
