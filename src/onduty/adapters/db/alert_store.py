@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +22,6 @@ from onduty.app.ports import AlertFilter, Conflict
 from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
 from onduty.domain.changes import Change
 from onduty.domain.heartbeats import HeartbeatState
-from onduty.domain.incidents import OPEN_STATUSES
 from onduty.domain.matchers import parse_matchers
 from onduty.domain.suppression import Silence
 
@@ -307,14 +306,15 @@ class AlertStore:
         if not service_ids:
             return {}
         self._flush_pending()
-        s, i = t.incident_services.c, t.incidents.c
-        stmt = (
-            select(s.service_id, func.min(s.incident_id).label("incident_id"))
-            .join(t.incidents, i.id == s.incident_id)
-            .where(s.service_id.in_(list(set(service_ids))), i.status.in_(OPEN_STATUSES))
-            .group_by(s.service_id)
-        )
-        return {r.service_id: r.incident_id for r in self.session.execute(stmt)}
+        # One probe per service into the partial index of open rows (ix_incident_services_open): its WHERE
+        # is the bare column, which the query must repeat as such for SQLite to use the index.
+        s = t.incident_services.c
+        unique = sorted(set(service_ids))
+        probes = [select(s.incident_id).where(s.service_id == service_id, text("incident_services.open"))
+                  .order_by(s.incident_id).limit(1).scalar_subquery().label(f"p{n}")
+                  for n, service_id in enumerate(unique)]
+        row = self.session.execute(select(*probes)).one()
+        return {service_id: found for service_id, found in zip(unique, row, strict=True) if found is not None}
 
     def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
         """(incident id, service id, reason) rows; a service already listed keeps its first reason."""

@@ -20,14 +20,12 @@ from sqlalchemy.exc import DBAPIError
 
 from onduty.adapters.db.tables import sqlite_time
 from onduty.app.ports import Conflict
-from onduty.domain.incidents import OPEN_STATUSES
 from onduty.domain.matchers import Matcher, parse_matchers
 from onduty.domain.suppression import Silence
 
 _PG_ACTIVE_GROUPS = ("SELECT g.id, g.service_id, g.group_key, g.incident_id, g.closes_at "
                      "FROM json_array_elements(CAST(%b AS json)) AS p CROSS JOIN LATERAL (SELECT * FROM alert_groups "
                      "WHERE active AND service_id = p->>0 AND group_key = p->>1 LIMIT 1) AS g")
-OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 
 
 def pg_binary(connection: Any, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -148,11 +146,20 @@ class IngestSql:
 
     def incidents_affecting(self, service_ids: Sequence[str]) -> dict[str, int]:
         """For each service, the oldest open incident that lists it as affected."""
-        where, params = self._in(sorted(set(service_ids)), "text[]")
-        rows = self._rows(
-            "SELECT s.service_id, MIN(s.incident_id) FROM incident_services s JOIN incidents i ON i.id = s.incident_id "
-            f"WHERE s.service_id {where} AND i.status IN ({OPEN_LIST}) GROUP BY s.service_id", params)
-        return {r[0]: r[1] for r in rows}
+        sql, params = self.affecting_query(service_ids)
+        return {r[0]: r[1] for r in self._rows(sql, params) if r[1] is not None}
+
+    def affecting_query(self, service_ids: Sequence[str]) -> tuple[str, list[Any]]:
+        """One probe per service: the first entry of its range in the partial index of open rows
+        (ix_incident_services_open), whatever the number of incidents, open or resolved, it had."""
+        unique = sorted(set(service_ids))
+        probe = ("SELECT s.incident_id FROM incident_services s WHERE s.service_id = {} AND s.open "
+                 "ORDER BY s.incident_id LIMIT 1")
+        if self.postgres:
+            return (f"SELECT u.service_id, x.incident_id FROM unnest(%b::text[]) AS u(service_id) "
+                    f"CROSS JOIN LATERAL ({probe.format('u.service_id')}) AS x", [unique])
+        values = ", ".join(["(?)"] * len(unique))
+        return f"SELECT v.column1, ({probe.format('v.column1')}) FROM (VALUES {values}) AS v", unique
 
     def monitoring_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """For each (service, dedup key), the oldest incident in monitoring holding such an alert."""
@@ -183,12 +190,16 @@ class IngestSql:
 
     # -- writes ------------------------------------------------------------------------------------
     def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
-        """(incident id, service id, reason) rows; a service already listed keeps its first reason."""
+        """(incident id, service id, reason) rows; a service already listed keeps its first reason.
+
+        `open` is the database's to keep (migration 0013's triggers). Ingest lists services on incidents it
+        has just opened or found open, so the rows say so: SQLite's trigger then leaves them as written,
+        where correcting the column's default cost each row an UPDATE; PostgreSQL's sets it anyway."""
         unique = {(i, s): r for i, s, r in reversed(rows)}
         at = self.time(now)
         p = self.p
-        sql = (f"INSERT INTO incident_services (incident_id, service_id, reason, added_at) VALUES ({p}, {p}, {p}, {p}) "
-               "ON CONFLICT (incident_id, service_id) DO NOTHING")
+        sql = (f"INSERT INTO incident_services (incident_id, service_id, reason, added_at, open) "
+               f"VALUES ({p}, {p}, {p}, {p}, TRUE) ON CONFLICT (incident_id, service_id) DO NOTHING")
         values = [(i, s, r, at) for (i, s), r in unique.items()]
         if self.postgres:
             self.connection.exec_driver_sql(sql, values)

@@ -276,7 +276,13 @@ incident_services = Table(
     Column("service_id", String(64), ForeignKey("services.id"), primary_key=True),
     Column("reason", String(16), nullable=False),  # origin, group, inhibit
     Column("added_at", UTCDateTime, nullable=False),
+    # Whether the incident is open (its status in OPEN_STATUSES): written by triggers of the database on
+    # every insert here and every status change of an incident (migration 0013), never by the code.
+    Column("open", Boolean, nullable=False, server_default=text("false")),
     Index(None, "service_id"),
+    # Inhibition's lookup: the oldest open incident affecting a service is the first entry of its range.
+    Index("ix_incident_services_open", "service_id", "incident_id",
+          sqlite_where=text("open"), postgresql_where=text("open")),
 )
 
 silences = Table(
