@@ -3,6 +3,7 @@
 Loads (each answered 2xx only after the events are committed, on onduty's side):
   pd         single PagerDuty Events v2 triggers (`POST /v2/enqueue`) at --concurrency; a share
              (--dedup-ratio) repeats a few hot dedup keys, the rest open incidents (which page)
+  pd repeats the same, every event a repeat of an open alert (no incident to open)
   am-batch   Alertmanager webhooks of --batch alerts (`POST /integrations/alertmanager/{key}`), one
              group per webhook, fresh alerts each
 and the same two loads sent to the Debian `prometheus-alertmanager` (`POST /api/v2/alerts`, single
@@ -255,6 +256,15 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "incidents_opened": len(new_keys),
             "server_cpu_us_per_event": round(1e6 * cpu_single / args.events, 1),
         })
+        # The same load with every event a repeat of an open alert: what the single figure costs without
+        # the incidents (each with its timers and timeline) that the new keys open.
+        repeats, _ = pd_requests(base, key, f"{prefix}-r", args.events, 1.0, hot, args.seed + 1)
+        cpu_before = cpu_seconds(server.pid)
+        load = send(base, repeats, args.concurrency)
+        results["onduty_pd_single_repeats"] = measured("onduty pd single, repeats only", load, {
+            "events": args.events, "concurrency": args.concurrency, "dedup_ratio": 1.0,
+            "server_cpu_us_per_event": round(1e6 * (cpu_seconds(server.pid) - cpu_before) / args.events, 1),
+        })
         batches = max(1, args.batch_events // args.batch)
         cpu_before, db_before = cpu_seconds(server.pid), database_cpu_seconds(url)
         am_load = send(base, am_webhook_requests(base, key, prefix, batches, args.batch), args.batch_concurrency)
@@ -279,6 +289,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
                                                  send(am, batch, args.batch_concurrency))
     ratio = {}
     for mine, theirs, name in (("onduty_pd_single", "alertmanager_single", "single"),
+                               ("onduty_pd_single_repeats", "alertmanager_single", "single_repeats_only"),
                                ("onduty_am_batch", "alertmanager_batch", "batch")):
         a, b = results[mine], results[theirs]
         ratio[name] = round(a["events_per_s"] / b["events_per_s"], 3) if b["events_per_s"] else None  # type: ignore[index,operator]
