@@ -4,6 +4,7 @@ severity or type with everything that follows from it (paging, engagement, clock
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from onduty.app.clocks import arm_clocks
@@ -26,19 +27,26 @@ def arm_paging(store: Store, directory: Directory, incident: Incident, now: date
     client = directory.clients.get(incident.client_id)
     name = client.name if client else incident.client_id
     coverage = client.coverage if client and client.coverage else Coverage(client.time_zone if client else "UTC")
-    first_page = page_at(severity, coverage, now)
-    if first_page > now:
-        opens = first_page.astimezone(ZoneInfo(coverage.time_zone))
-        store.append(incident.id, [TimelineEntry(
-            now, "paging.deferred",
-            f"Outside {name}'s coverage hours ({coverage.start:%H:%M}-{coverage.end:%H:%M} {coverage.time_zone}): "
-            f"{severity.label} pages wait until {opens:%a %d %b %H:%M %Z}",
-            data={"page_at": first_page.isoformat()},
-        )])
+    first_page, deferred = _first_page(severity, coverage, name, now)
+    if deferred is not None:
+        store.append(incident.id, [TimelineEntry(now, "paging.deferred", deferred,
+                                                 data={"page_at": first_page.isoformat()})])
     elif announce:
         store.append(incident.id, [TimelineEntry(
             now, "paging.armed", f"{severity.label}: paging the on-call now", data={"page_at": now.isoformat()})])
     store.add_timer(Timer(incident.id, "escalate", first_page, incident.epoch, level=0, loop=0))
+
+
+@lru_cache(maxsize=256)
+def _first_page(severity: Severity, coverage: Coverage, name: str, now: datetime) -> tuple[datetime, str | None]:
+    """When paging starts, and the timeline's note when that waits for coverage hours. The same for every
+    incident a storm opens in one transaction (one `now`), so it is worked out once per client and severity."""
+    first_page = page_at(severity, coverage, now)
+    if first_page <= now:
+        return first_page, None
+    opens = first_page.astimezone(ZoneInfo(coverage.time_zone))
+    return first_page, (f"Outside {name}'s coverage hours ({coverage.start:%H:%M}-{coverage.end:%H:%M} "
+                        f"{coverage.time_zone}): {severity.label} pages wait until {opens:%a %d %b %H:%M %Z}")
 
 
 def arm_engagement(store: Store, incident: Incident, now: datetime) -> None:
