@@ -30,7 +30,7 @@ from tests.faults.harness import (
 from tests.faults.proxy import CuttableProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-LEASE_SECONDS = 3.0
+LEASE_SECONDS = 6.0  # short enough to recover a killed worker's claims, long enough for a loaded machine
 
 
 def wait_for(condition: object, timeout: float) -> bool:
