@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 4 * 1024 * 1024  # larger ingest bodies are refused with 413
     max_feed_bytes: int = 256 * 1024 * 1024  # larger feed batches are refused with 413
     ingest_batch_events: int = 2000  # at most this many events per group commit
-    ingest_writers: int = 4  # group-commit threads on PostgreSQL (SQLite always has one)
+    ingest_writers: int = 3  # group-commit threads on PostgreSQL (SQLite always has one)
     smtp_host: str | None = None  # the e-mail channel is off until a host is set
     smtp_port: int = 587
     smtp_username: str | None = None

@@ -68,9 +68,11 @@ class IngestWriter:
     def __init__(
         self, txs: Transactions, clock: Clock, *, on_commit: Callable[[list[IngestResult]], None] | None = None,
         max_batch_events: int = 2000, max_waiting_events: int = 50_000, autostart: bool = True,
-        writers: int = 1,
+        writers: int = 1, on_thread_end: Callable[[], None] | None = None,
     ):
+        """`on_thread_end` runs in each writer thread as it ends (one that kept a connection gives it back)."""
         self.txs, self.clock, self.on_commit = txs, clock, on_commit
+        self.on_thread_end = on_thread_end
         self.writers = max(1, writers)
         self.max_batch_events, self.max_waiting_events = max_batch_events, max_waiting_events
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -129,6 +131,13 @@ class IngestWriter:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if self.on_thread_end is not None:
+                self.on_thread_end()
+
+    def _loop(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:

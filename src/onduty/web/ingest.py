@@ -19,8 +19,10 @@ def ingest_writer(container: Container) -> IngestWriter:
             container.worker.wake()  # a new incident pages now, not at the next poll
 
     writers = container.settings.ingest_writers if container.db.is_postgres else 1
-    return IngestWriter(batch_transactions(container.db), container.clock, on_commit=committed,
-                        max_batch_events=container.settings.ingest_batch_events, writers=writers)
+    # each writer thread keeps its connection (PostgreSQL): no pool checkout and pre-ping per commit
+    return IngestWriter(batch_transactions(container.db, keep=True), container.clock, on_commit=committed,
+                        max_batch_events=container.settings.ingest_batch_events, writers=writers,
+                        on_thread_end=container.db.release_kept)
 
 
 def rate_limiter(settings: Settings) -> RateLimiter:

@@ -62,11 +62,21 @@ _PG_UPSERT = (
 # each row is written once, where an upsert and then a placing UPDATE wrote it twice (a new row
 # version, a foreign-key check and an entry in every index, again). A key another writer opened
 # since `open_alert_keys` read it breaks the unique index: the transaction is retried whole.
-_PG_INSERT = (
+PG_INSERT_ALERTS = (
     f"INSERT INTO alerts ({_COLUMNS}) SELECT r.s, r.k, r.i, r.st, r.su, r.so, r.sv, r.f, now.a, now.a, NULL, r.n, r.d "
     "FROM json_to_recordset(CAST(%b AS json)) AS r(s text, k text, i int, st text, su text, so text, sv text, "
     "f timestamptz, n int, d json) CROSS JOIN (SELECT %b::timestamptz AS a) AS now"
 )
+
+
+def pg_alert_rows(ordered: Sequence[AlertUpsert]) -> str:
+    """New alerts as the JSON document `PG_INSERT_ALERTS` reads (one orjson call for every row)."""
+    return orjson.dumps([{"s": r.service_id, "k": r.dedup_key, "i": r.incident_id, "st": r.status,
+                          "su": r.summary, "so": r.source, "sv": r.severity, "f": r.first_signal_at,
+                          "n": r.occurrences, "d": r.details} for r in ordered],
+                        option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 _SQLITE_INSERT = f"INSERT INTO alerts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"
 # The open alerts among (service, key) pairs, one probe of the open-key index per pair (its predicate
 # repeated). Written as a LATERAL lookup: psycopg prepares the statement, and PostgreSQL keeps the
@@ -183,11 +193,7 @@ class AlertStore:
         connection = self.session.connection()
         try:
             if self._locking:
-                document = orjson.dumps([{"s": r.service_id, "k": r.dedup_key, "i": r.incident_id, "st": r.status,
-                                          "su": r.summary, "so": r.source, "sv": r.severity, "f": r.first_signal_at,
-                                          "n": r.occurrences, "d": r.details} for r in ordered],
-                                        option=orjson.OPT_NON_STR_KEYS).decode()
-                pg_binary(connection, _PG_INSERT, (document, now))
+                pg_binary(connection, PG_INSERT_ALERTS, (pg_alert_rows(ordered), now))
             else:
                 at = t.sqlite_time(now)
                 stamps: dict[datetime, str] = {}

@@ -14,13 +14,16 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+import psycopg
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 
 from onduty.adapters.db import tables as t
+from onduty.adapters.db.alert_store import PG_INSERT_ALERTS, pg_alert_rows
 from onduty.adapters.db.database import Database
 from onduty.adapters.db.ingest_sql import IngestSql, sqlite_run
 from onduty.adapters.db.store import SqlStore
@@ -100,6 +103,87 @@ def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, Callab
     return plan
 
 
+_PG_INSERTS: dict[tuple[str, bool], tuple[str, Callable[[object], dict[str, Any]]]] = {}
+
+
+def _pg_insert_plan(table: Table, with_id: bool) -> tuple[str, Callable[[object], dict[str, Any]]]:
+    """PostgreSQL: an INSERT of the table's rows from one JSON document (`json_populate_recordset` reads
+    it as the table's own row type), and the function that turns an object into its row there. Unlike a
+    COPY, the statement can go in a pipeline with the transaction's other writes: one round trip for all.
+    Times pass through their column type's checks (aware, then UTC); JSON values go as they are."""
+    key = (table.name, with_id)
+    plan = _PG_INSERTS.get(key)
+    if plan is None:
+        columns = [c for c in table.columns if with_id or c.key != "id"]
+        names = ", ".join(c.name for c in columns)
+        sql = (f"INSERT INTO {table.name} ({names}) SELECT {names} "
+               f"FROM json_populate_recordset(NULL::{table.name}, CAST(%b AS json))")
+        keys = [c.key for c in columns]
+        read = operator.itemgetter(*keys)
+        stamps = [n for n, c in enumerate(columns) if isinstance(c.type, t.UTCDateTime)]
+        labels = [c.name for c in columns]
+
+        def row(obj: object) -> dict[str, Any]:
+            try:
+                values = read(obj.__dict__)
+            except (KeyError, AttributeError):  # a value not loaded yet: read it as an attribute
+                values = tuple(getattr(obj, key) for key in keys)
+            if len(keys) == 1:
+                values = (values,)
+            out = list(values)
+            for n in stamps:
+                value = out[n]
+                if value is not None:
+                    if value.tzinfo is None:
+                        raise ValueError("naive datetime reached the database; pass an aware one")
+                    out[n] = value.astimezone(UTC)
+            return dict(zip(labels, out, strict=True))
+
+        plan = _PG_INSERTS[key] = (sql, row)
+    return plan
+
+
+def _pg_inserts(table: Table, objects: Sequence[object]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements (with their one parameter) that write `objects` into `table` on PostgreSQL."""
+    out = []
+    for with_id in (True, False):
+        chosen = [o for o in objects if (o.__dict__.get("id") is not None) == with_id]
+        if chosen:
+            sql, row = _pg_insert_plan(table, with_id)
+            out.append((sql, (_pg_json([row(o) for o in chosen]),)))
+    return out
+
+
+def _pg_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_PG_GROUPS = ("INSERT INTO alert_groups (service_id, group_key, incident_id, opened_at, closes_at, active) "
+              "SELECT r.s, r.g, r.i, r.o, r.c, true FROM json_to_recordset(CAST(%b AS json)) "
+              "AS r(s text, g text, i int, o timestamptz, c timestamptz)")
+_PG_AFFECTED = ("INSERT INTO incident_services (incident_id, service_id, reason, added_at) "
+                "SELECT r.i, r.s, r.r, r.a FROM json_to_recordset(CAST(%b AS json)) "
+                "AS r(i int, s text, r text, a timestamptz) ON CONFLICT (incident_id, service_id) DO NOTHING")
+_GUARDED = {"alerts", "alert_groups"}  # tables whose unique index is a guard racing writers may trip
+
+
+def _pg_pipeline(session: Any, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+    """Run `statements` in one pipeline: sent together, one round trip, in order (the first error
+    aborts the rest). A guard index another writer tripped first, a deadlock or a serialization
+    failure lose the transaction: Conflict, and the caller retries it whole."""
+    raw = session.connection().connection.dbapi_connection
+    try:
+        with raw.pipeline(), raw.cursor(binary=True) as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.table_name not in _GUARDED:
+            raise
+        raise Conflict(f"an alert or group was opened by another writer meanwhile: {exc}") from exc
+    except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+        raise Conflict(f"transaction lost a race, retry: {exc}") from exc
+
+
 def _bulk_insert(session: Any, table: Table, objects: Sequence[object]) -> None:
     """Straight to the driver: SQLAlchemy's per-row parameter building cost more than the database did.
     SQLite takes one executemany; PostgreSQL one COPY (its executemany would send each row alone).
@@ -126,6 +210,9 @@ class BatchStore(SqlStore):
         self._timers: list[Timer] = []
         self._entries: list[TimelineEntry] = []
         self._groups: list[tuple[str, str, int, datetime, datetime]] = []
+        # PostgreSQL only: affected services and new alerts, written with the rest in one pipeline
+        self._affected: list[tuple[int, str, str, datetime]] = []
+        self._new_alerts: list[tuple[str, datetime]] = []
         self._next_id: int | None = None
         self._reserved: list[int] = []
         self._sql: IngestSql | None = None
@@ -165,6 +252,9 @@ class BatchStore(SqlStore):
         """Write buffered groups in one statement, after the incidents they point at."""
         if not self._groups:
             return
+        if self._locking:
+            self._write_pg()
+            return
         sql, p = self.sql, self.sql.p
         rows = [(s, g, i, sql.time(o), sql.time(c), True) for s, g, i, o, c in self._groups]
         self._groups.clear()
@@ -184,14 +274,48 @@ class BatchStore(SqlStore):
             entry.incident_id = incident_id
             self._entries.append(entry)
 
+    def _write_pg(self) -> None:
+        """PostgreSQL: every buffered row in one pipeline, incidents first (the others point at them)."""
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        if self._incidents:
+            statements += _pg_inserts(t.incidents, self._incidents)
+        if self._groups:
+            statements.append((_PG_GROUPS, (_pg_json([{"s": s, "g": g, "i": i, "o": o, "c": c}
+                                                       for s, g, i, o, c in self._groups]),)))
+        if self._affected:
+            first: dict[tuple[int, str], tuple[str, datetime]] = {}
+            for i, s, r, a in self._affected:  # a service already listed keeps its first reason
+                first.setdefault((i, s), (r, a))
+            statements.append((_PG_AFFECTED, (_pg_json([{"i": i, "s": s, "r": r, "a": a}
+                                                         for (i, s), (r, a) in first.items()]),)))
+        statements += [(PG_INSERT_ALERTS, (document, now)) for document, now in self._new_alerts]
+        for table, buffer in ((t.timers, self._timers), (t.timeline, self._entries)):
+            if buffer:
+                statements += _pg_inserts(table, buffer)
+        wrote_alerts = bool(self._new_alerts)
+        for written in (self._incidents, self._groups, self._affected, self._new_alerts, self._timers,
+                        self._entries):
+            written.clear()
+        if statements:
+            _pg_pipeline(self.session, statements)
+        if wrote_alerts:
+            self._forget_loaded()
+
     def _flush_incidents(self) -> None:
         """Write buffered incidents only: what a row about to be written points at must exist first."""
+        if self._locking:
+            self._write_pg()  # all of it, in the one round trip
+            return
         if self._incidents:
             _bulk_insert(self.session, t.incidents, self._incidents)
             self._incidents.clear()
 
     def _flush_pending(self) -> None:
         """Write buffered rows, incidents first (the others point at them)."""
+        if self._locking:
+            self._write_pg()
+            self.session.flush()
+            return
         self._flush_incidents()
         self._flush_groups()
         for table, buffer in ((t.timers, self._timers), (t.timeline, self._entries)):
@@ -264,25 +388,37 @@ class BatchStore(SqlStore):
                 self.sql.monitoring_by_group(groups) if groups else {})
 
     def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
-        if rows:
+        if rows and self._locking:
+            self._affected += [(i, s, r, now) for i, s, r in rows]
+        elif rows:
             self._flush_incidents()  # the rows point at incidents only; buffered timers and entries can wait
             self.sql.add_affected_services(rows, now)
 
     def insert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> None:
         """After the incidents the alerts point at and the groups opened with them (a group another writer
-        opened first fails here, before the alerts are written); timers and entries go at the commit."""
+        opened first fails here, before the alerts are written); timers and entries go at the commit.
+        PostgreSQL writes them with everything else buffered, in one pipeline (where a key another writer
+        opened since `open_alert_keys` raises Conflict, as here)."""
+        if self._locking:
+            if rows:
+                self.session.flush()
+                ordered = sorted(rows, key=lambda r: (r.service_id, r.dedup_key))  # one lock order
+                self._new_alerts.append((pg_alert_rows(ordered), now))
+            return
         self._flush_incidents()
         self._flush_groups()
         super().insert_alerts(rows, now)
 
 
-def batch_transactions(db: Database, durable: bool = True) -> Transactions:
+def batch_transactions(db: Database, durable: bool = True, keep: bool = False) -> Transactions:
     """Transactions that yield a BatchStore and write its buffers before the commit; `durable=False`
-    as in `Database.relaxed` (the worker's redoable work)."""
+    as in `Database.relaxed` (the worker's redoable work); `keep`: each thread keeps its connection
+    from one transaction to the next (`Database.transaction`), for threads that do nothing else
+    and call `db.release_kept()` when they end."""
 
     @contextmanager
     def transaction() -> Iterator[BatchStore]:
-        with db.transaction(durable) as plain:
+        with db.transaction(durable, keep) as plain:
             store = BatchStore(plain.session)
             yield store
             store._flush_pending()

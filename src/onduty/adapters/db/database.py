@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import sqlite3
 import threading
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import create_engine, event, make_url, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,9 +27,11 @@ from onduty.adapters.db.tables import map_domain
 from onduty.adapters.db.writer_priority import WriterPriority
 from onduty.app.ports import Conflict, Unavailable
 
+log = logging.getLogger("onduty.db")
 BUSY_TIMEOUT_MS = 30_000
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 OUT_OF_RANGE = "22003"  # numeric_value_out_of_range: PostgreSQL's answer to an id no row can have
+KEPT_IDLE_SECONDS = 1.0  # a kept connection idle longer goes back to the pool, which pings it when taken
 _urgency = threading.local()  # `.urgent`: whether this thread's transaction is one someone waits on
 
 
@@ -138,22 +142,26 @@ class Database:
         self._writer: AbstractContextManager[Any] = (
             self._sqlite_lock if self.engine.dialect.name == "sqlite" else nullcontext()
         )
+        self._kept = threading.local()  # `.held`: (connection, when last used) of a thread that keeps one
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def transaction(self, durable: bool = True) -> Iterator[SqlStore]:
+    def transaction(self, durable: bool = True, keep: bool = False) -> Iterator[SqlStore]:
         """One transaction. `durable=False` (PostgreSQL) commits without waiting for the WAL flush: for
-        work that is redone after a database crash anyway (the worker's), never for what ingest acknowledges."""
+        work that is redone after a database crash anyway (the worker's), never for what ingest acknowledges.
+        `keep` (PostgreSQL): the calling thread keeps its connection for its next transaction (see `_kept_session`)."""
         try:
-            with self._turn(durable), self._sessions() as session, session.begin():
+            with self._turn(durable), self._session(keep) as session, session.begin():
                 if not durable and self.is_postgres:
                     session.execute(text("SET LOCAL synchronous_commit = off"))
                 yield SqlStore(session)
         except PoolTimeout as exc:
             raise Unavailable(f"no database connection free: {exc}") from exc
+        except psycopg.OperationalError as exc:  # from a statement sent to the driver directly
+            raise Unavailable(f"database unavailable: {exc}") from exc
         except (OperationalError, DBAPIError) as exc:
             if getattr(exc.orig, "sqlstate", None) == OUT_OF_RANGE:  # an id past the column's range
                 raise OverflowError(f"a number is out of range for the database: {exc.orig}") from exc
@@ -162,6 +170,51 @@ class Database:
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise Unavailable(f"database unavailable: {exc.orig}") from exc
             raise
+
+    def _session(self, keep: bool) -> AbstractContextManager[Session]:
+        return self._kept_session() if keep and self.is_postgres else self._sessions()
+
+    @contextmanager
+    def _kept_session(self) -> Iterator[Session]:
+        """A session on this thread's own connection, kept from one transaction to the next: a thread that
+        commits hundreds of times a second (an ingest writer) then skips the pool's checkout and its
+        pre-ping, a round trip each. The connection goes back to the pool after a failed transaction (a
+        dropped connection is discarded there) or when it was idle long enough to have gone stale
+        unnoticed; the pool pings it before the next use."""
+        held: tuple[Connection, float] | None = getattr(self._kept, "held", None)
+        self._kept.held = None
+        if held is not None and time.monotonic() - held[1] > KEPT_IDLE_SECONDS:
+            self._drop(held[0])
+            held = None
+        connection = held[0] if held is not None else self.engine.connect()
+        ok = False
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                yield session
+            ok = not connection.in_transaction()
+        finally:
+            if ok:
+                self._kept.held = (connection, time.monotonic())
+            else:
+                self._drop(connection)
+
+    @staticmethod
+    def _drop(connection: Connection) -> None:
+        """Give a kept connection back to the pool, or discard it if the database dropped it."""
+        try:
+            raw = connection.connection.dbapi_connection
+            if raw is None or raw.closed or getattr(raw, "broken", False):
+                connection.invalidate()
+            connection.close()
+        except Exception:  # closing a dead connection: nothing to keep either way
+            log.debug("a kept connection failed to close", exc_info=True)
+
+    def release_kept(self) -> None:
+        """Give back the calling thread's kept connection (a thread that ends)."""
+        held = getattr(self._kept, "held", None)
+        self._kept.held = None
+        if held is not None:
+            self._drop(held[0])
 
     @contextmanager
     def _turn(self, urgent: bool) -> Iterator[None]:
