@@ -279,6 +279,11 @@ def audit(url: str, acknowledged: set[str], pages: list[tuple[str, int, str]], n
     }
 
 
+# The receiver notes a page when its handler thread reads it, which can be a moment after the sender was
+# killed with the request already in the receiver's socket.
+RECEIVER_LAG = 1.0
+
+
 def resends_without_a_kill(arrivals: list[tuple[float, str]], kills: list[float], window: float) -> list[str]:
     """Pages that arrived again with no worker SIGKILLed within `window` seconds after the earlier arrival.
 
@@ -290,7 +295,8 @@ def resends_without_a_kill(arrivals: list[tuple[float, str]], kills: list[float]
     unexplained: list[str] = []
     for at, key in sorted(arrivals):
         earlier = seen.get(key)
-        if earlier is not None and not any(earlier <= kill <= min(at, earlier + window) for kill in kills):
+        if earlier is not None and not any(earlier - RECEIVER_LAG <= kill <= min(at, earlier + window)
+                                           for kill in kills):
             unexplained.append(key)
         seen[key] = at
     return unexplained
