@@ -23,7 +23,7 @@ from onduty.adapters.notify.teams import TeamsChannel
 from onduty.adapters.notify.webhook import WebhookChannel
 from onduty.app.ports import Channel, Clock
 from onduty.config import Settings
-from onduty.engine.worker import Worker
+from onduty.engine.worker import Kept, Worker
 
 
 @dataclass
@@ -83,7 +83,10 @@ def build(
     # SQLite has one writer: small worker transactions keep ingest's wait for the lock short.
     batch = 100 if db.is_postgres else 10
     senders = max(settings.delivery_threads, 1)
+    # On PostgreSQL the loop's thread keeps its connection between ticks (see `Kept`); SQLite has no pool.
+    kept = Kept(lambda: db.transaction(durable=False, keep=True), batch_transactions(db, durable=False, keep=True),
+                db.release_kept) if db.is_postgres else None
     worker = Worker(db.relaxed, chosen, batch=batch, lease=timedelta(seconds=settings.delivery_lease_seconds),
                     senders=senders, bulk=batch_transactions(db, durable=False),
-                    journal_dir=journal_directory(settings))
+                    journal_dir=journal_directory(settings), kept=kept)
     return Container(settings, db, clock or SystemClock(), worker, chosen)

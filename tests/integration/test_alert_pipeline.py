@@ -342,3 +342,30 @@ def test_inserting_an_alert_whose_key_is_open_is_a_conflict(txs: Transactions, c
     row = AlertUpsert("recs-model", "k1", "relevance fell", "monitor", "error", 1, None, {})
     with pytest.raises(Conflict), txs() as store:
         store.insert_alerts([row], container.clock.now())
+
+
+def test_back_to_back_ticks_look_for_missed_heartbeats_at_most_once_a_second(
+    txs: Transactions, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onduty.engine import worker as worker_module
+
+    calls: list[datetime] = []
+
+    def counted(txs: Transactions, now: datetime) -> int:
+        calls.append(now)
+        return check_heartbeats(txs, now)
+
+    monkeypatch.setattr(worker_module, "check_heartbeats", counted)
+    start = container.clock.now()
+    record_beat(container.db, "catalog-hourly", start)
+    late = start + timedelta(minutes=71)
+    assert container.worker.run_once(late - timedelta(milliseconds=100)).heartbeats_missed == 1
+    # A storm's ticks follow each other closely: the next check is a second after the last one.
+    assert container.worker.run_once(late).heartbeats_missed == 0
+    assert len(calls) == 1
+    container.worker.run_once(late + timedelta(milliseconds=900))
+    assert len(calls) == 2
+    container.worker.run_once(start)  # a clock set back checks at once
+    assert len(calls) == 3
+    with container.db.transaction() as store:
+        assert len(store.incidents(IncidentFilter())) == 1  # reported once

@@ -54,6 +54,30 @@ def test_permanent_error_skips_retries(planned: Container, pager: RecordingChann
     assert "page.retry" not in kinds(planned, incident_id)
 
 
+def test_a_tick_that_sent_every_due_page_does_not_claim_again(
+    planned: Container, pager: RecordingChannel, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onduty.adapters.db.store import SqlStore
+
+    claims: list[int] = []
+    claim = SqlStore.claim_deliveries
+
+    def counted(self: SqlStore, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
+        claimed = claim(self, now, lease_until, limit)
+        claims.append(len(claimed))
+        return claimed
+
+    monkeypatch.setattr(SqlStore, "claim_deliveries", counted)
+    trigger(planned, severity="warning")
+    planned.worker.run_once(clock.now())
+    assert pager.people() == ["aiko"] and claims == [1]  # fewer than a claim's worth, none failed: done
+    claims.clear()
+    pager.fail_with = DeliveryError("HTTP 404", permanent=True)
+    trigger(planned, key="k2", severity="warning")
+    planned.worker.run_once(clock.now())
+    assert claims == [1, 1, 0]  # the failure queued a fallback, claimed in the same tick
+
+
 def test_page_cut_off_mid_delivery_is_resent_with_the_same_key(
     planned: Container, pager: RecordingChannel, clock: SimulatedClock
 ) -> None:
@@ -169,3 +193,71 @@ def test_a_running_worker_records_a_page_delivered_when_its_channel_accepted_it(
         page = store.outbox_message(pager.sent[0].id or 0)
     assert page is not None and page.delivered_at == ticked + timedelta(seconds=7)
     assert [e.at for e in delivered] == [ticked + timedelta(seconds=7)]  # not the tick's start
+
+
+def test_the_engine_state_read_after_each_tick_agrees_with_its_single_reads(
+    planned: Container, pager: RecordingChannel, clock: SimulatedClock
+) -> None:
+    def both() -> tuple[tuple[object, ...], tuple[object, ...]]:
+        with planned.db.transaction() as store:
+            state = store.engine_state()
+            single = (store.next_timer_due(), store.next_delivery_due(), store.outbox_depth(), store.outbox_failed())
+        return (state.timer_due, state.delivery_due, state.depth, state.failed), single
+
+    now = clock.now()
+    combined, single = both()
+    assert combined == single == (None, None, 0, 0)
+    trigger(planned)  # Sev1: its first escalation is due at once
+    combined, single = both()
+    assert combined == single and combined[0] == now
+    pager.fail_with = DeliveryError("HTTP 503")
+    planned.worker.run_once(now)  # pages queued, every one failed once: retried in 10 s
+    combined, single = both()
+    assert combined == single and combined[1] == now + timedelta(seconds=10) and combined[2] >= 2
+    with planned.db.transaction() as store:  # one page leased until a minute later: not the soonest
+        store.claim_deliveries(now + timedelta(seconds=10), now + timedelta(seconds=70), 1)
+    combined, single = both()
+    assert combined == single and combined[1] == now + timedelta(seconds=10)
+    pager.fail_with = DeliveryError("HTTP 410", permanent=True)
+    planned.worker.run_once(now + timedelta(seconds=10))  # the others fail for good; the leased one waits
+    combined, single = both()
+    assert combined == single and combined[1] == now + timedelta(seconds=70) and combined[3] >= 1
+    assert planned.worker.lag_seconds(now + timedelta(seconds=100)) >= 30.0
+
+
+def test_a_running_worker_ticks_on_its_kept_transactions_and_gives_them_back(
+    planned: Container, pager: RecordingChannel, clock: SimulatedClock
+) -> None:
+    import threading
+
+    from onduty.engine.worker import Kept
+
+    used: list[str] = []
+    released: list[bool] = []
+
+    def counting(name: str, txs: Transactions) -> Transactions:
+        def transaction():  # type: ignore[no-untyped-def]
+            used.append(name)
+            return txs()
+        return transaction
+
+    worker = planned.worker
+    worker.kept = Kept(counting("kept", worker.txs), counting("kept bulk", worker.bulk), lambda: released.append(True))
+    trigger(planned, severity="warning")
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run_forever, args=(clock, stop, 0.05))
+    loop.start()
+    try:
+        for _ in range(200):
+            if pager.people():
+                break
+            threading.Event().wait(0.01)
+    finally:
+        stop.set()
+        worker.wake()
+        loop.join(10)
+    assert pager.people() == ["aiko"]
+    assert "kept" in used and "kept bulk" in used and released == [True]
+    used.clear()
+    worker.run_once(clock.now())  # outside the loop: the plain transactions again
+    assert used == []

@@ -144,3 +144,52 @@ def test_an_address_that_timed_out_connecting_fails_at_once_for_a_while() -> Non
     with pytest.raises(DeliveryError):
         send("https://hooks.gone.example/x")
     assert len(attempts) == 3
+
+
+def test_a_channel_keeps_a_connection_for_every_sender_to_a_slow_receiver() -> None:
+    """32 senders paging one receiver that answers slowly: each keeps its connection for its next page
+    (httpx keeps 20 by default, so a dozen senders connected anew, a TLS handshake each on https)."""
+    import threading
+    import time
+    from datetime import UTC, datetime
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from onduty.adapters.notify.webhook import WebhookChannel
+    from onduty.domain.incidents import OutboxMessage
+
+    peers: set[tuple[str, int]] = set()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            peers.add(self.client_address)
+            time.sleep(0.1)
+            self.send_response(204)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    channel = WebhookChannel()
+    now = datetime.now(UTC)
+    message = OutboxMessage(
+        idempotency_key="page:1:escalate:0:0:ana:c0", incident_id=1, person_id="ana", channel="webhook",
+        address=f"http://127.0.0.1:{server.server_address[1]}/ana", contact_index=0,
+        payload={"body": {"event": "incident.page"}, "allow_private": True}, created_at=now, next_attempt_at=now)
+    try:
+        for _ in range(3):
+            senders = [threading.Thread(target=channel.send, args=(message, now)) for _ in range(32)]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(peers) <= 32

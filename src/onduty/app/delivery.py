@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from onduty.app.paging import outbox_message
-from onduty.app.ports import Transactions
+from onduty.app.ports import OutboxState, Transactions
 from onduty.domain.incidents import OutboxMessage, TimelineEntry
 from onduty.domain.model import ContactMethod
 
@@ -25,16 +25,16 @@ def backoff(attempts: int) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
-def _who(message: OutboxMessage, names: dict[str, str]) -> str:
+def _who(message: OutboxMessage | OutboxState, names: dict[str, str]) -> str:
     recipient = message.payload.get("body", {}).get("recipient") or {}
     return names.get(message.person_id) or recipient.get("name") or message.person_id
 
 
-def _is_comms(message: OutboxMessage) -> bool:
+def _is_comms(message: OutboxMessage | OutboxState) -> bool:
     return bool(message.payload.get("body", {}).get("event") == "incident.communication")
 
 
-def _noun(message: OutboxMessage) -> tuple[str, str]:
+def _noun(message: OutboxMessage | OutboxState) -> tuple[str, str]:
     """Timeline kind prefix and noun: client messages are `comms.*`; others say (`timeline_kind`), else `page.*`."""
     if _is_comms(message):
         return "comms", "Message"
@@ -88,7 +88,7 @@ class Sent:
     at: datetime | None = None
 
 
-def _same_claim(message: OutboxMessage, sent: Sent) -> bool:
+def _same_claim(message: OutboxState, sent: Sent) -> bool:
     """The row is still under the claim that sent the page: not re-claimed since, nor another database's row."""
     if message.status != "delivering" or message.idempotency_key != sent.idempotency_key:
         return False
@@ -106,16 +106,16 @@ def record_delivered_many(txs: Transactions, outcomes: Sequence[Sent], now: date
     if not outcomes:
         return 0
     by_id = {sent.message_id: sent for sent in outcomes}
-    marked = 0
     with txs() as store:
         people: dict[str, str] | None = None
-        for message in store.outbox_messages(list(by_id)):
-            assert message.id is not None
+        marked: list[tuple[int, datetime]] = []
+        entries: list[tuple[int, TimelineEntry]] = []
+        for message in store.outbox_states(list(by_id)):
             sent = by_id[message.id]
             if message.status == "delivered" or (replay and not _same_claim(message, sent)):
                 continue
             delivered_at = sent.at or now
-            message.status, message.delivered_at, message.lease_until = "delivered", delivered_at, None
+            marked.append((message.id, delivered_at))
             if people is None:
                 people = {p.id: p.name for p in store.directory().people.values()}
             prefix, noun = _noun(message)
@@ -123,14 +123,16 @@ def record_delivered_many(txs: Transactions, outcomes: Sequence[Sent], now: date
                                        "attempt": message.attempts, "idempotency_key": message.idempotency_key}
             if replay:
                 data["recorded_from"] = "the delivery journal of a worker that stopped"
-            store.append(message.incident_id, [TimelineEntry(
+            entries.append((message.incident_id, TimelineEntry(
                 delivered_at, f"{prefix}.delivered",
                 f"{noun} delivered to {_who(message, people)} via {message.channel} "
                 f"(attempt {message.attempts}): {sent.receipt}",
                 data=data,
-            )])
-            marked += 1
-    return marked
+            )))
+        store.mark_delivered(marked)
+        for incident_id, entry in entries:
+            store.append(incident_id, [entry])
+    return len(marked)
 
 
 def _keeps_retrying(message: OutboxMessage, has_next: bool, resolved: bool, now: datetime) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from onduty.app.playbook_ports import PlaybookPort
 from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
@@ -71,6 +71,31 @@ class IncidentFilter:
     severity: int | None = None
     open_only: bool = False
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """What the worker reads after each tick: the soonest due timer and page (a pending page's next attempt
+    or a lease running out), and how many pages wait and how many failed for good."""
+
+    timer_due: datetime | None
+    delivery_due: datetime | None
+    depth: int
+    failed: int
+
+
+class OutboxState(NamedTuple):
+    """What recording a sent page reads of its outbox row (lighter than the whole OutboxMessage)."""
+
+    id: int
+    incident_id: int
+    person_id: str
+    channel: str
+    idempotency_key: str
+    status: str
+    attempts: int
+    lease_until: datetime | None
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -244,6 +269,11 @@ class Store(PlaybookPort, Protocol):
     def outbox_messages(self, message_ids: Sequence[int]) -> list[OutboxMessage]: ...
     def outbox_depth(self) -> int: ...
     def outbox_failed(self) -> int: ...
+    def engine_state(self) -> EngineState: ...
+    def outbox_states(self, message_ids: Sequence[int]) -> list[OutboxState]:
+        """These rows, locked in id order on PostgreSQL (as `outbox_messages`)."""
+    def mark_delivered(self, delivered: Sequence[tuple[int, datetime]]) -> None:
+        """(message id, delivered at): each row delivered, its lease let go."""
 
     def pages_delivered(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,8 +27,23 @@ log = logging.getLogger("onduty.worker")
 READINESS_CHECK_EVERY = timedelta(hours=1)
 REMINDER_CHECK_EVERY = timedelta(minutes=5)
 SEAL_EVERY = timedelta(seconds=5)
+# Missed heartbeats and client requests, and dead workers' journals, are looked for at most this often:
+# an idle worker ticks every poll (a second by default) anyway, but a storm's ticks follow each other
+# every few milliseconds, and these checks (a transaction each) cost as much as the paging they delay.
+HOUSEKEEPING_EVERY = timedelta(seconds=1)
+LAG_EVERY = 1.0  # seconds: how often back-to-back busy ticks update the lag gauges
 MIN_IDLE_WAIT = 0.1  # seconds: the shortest sleep before work due soon (each tick costs a few queries)
 IDLE_SEAL_BATCHES = 4  # batches of audit rows sealed after an idle tick (a tenth of a second or so each)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Transactions on a connection the loop's thread keeps from one to the next (on PostgreSQL: no pool
+    checkout, ping and reset for each of a storm's hundreds of ticks), and how to give it back."""
+
+    txs: Transactions
+    bulk: Transactions
+    release: Callable[[], None]
 
 
 @dataclass
@@ -46,12 +61,15 @@ class Worker:
     def __init__(
         self, txs: Transactions, channels: Mapping[str, Channel], *,
         batch: int = 100, lease: timedelta = timedelta(seconds=60), senders: int = 1,
-        bulk: Transactions | None = None, journal_dir: Path | None = None,
+        bulk: Transactions | None = None, journal_dir: Path | None = None, kept: Kept | None = None,
     ):
         self.txs = txs
         # Transactions that write timeline rows and timers in bulk at the end (firing timers, recording
         # delivered pages): a batch is a few statements instead of a few per timer or page.
         self.bulk = bulk or txs
+        # The tick's own transactions (not the senders'): on a kept connection while `run_forever` runs.
+        self.kept = kept
+        self._tick_txs, self._tick_bulk = self.txs, self.bulk
         self.channels = channels
         self.batch = batch
         # Pages claimed at once: enough to keep every sender busy while the slowest answers.
@@ -60,6 +78,7 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._reminders_checked: datetime | None = None
+        self._housekept: datetime | None = None
         self._next_due: datetime | None = None  # the soonest timer or page seen by `lag_seconds`
         self._last_seal: datetime | None = None
         self._seal_behind = False  # the last pass left unsealed rows: seal more at the next idle tick
@@ -81,15 +100,18 @@ class Worker:
         """Fire every timer due by `now`, then try every page due by `now`."""
         started = time.monotonic()
         report = TickReport()
-        self._recover_orphans(now)  # first: a dead worker's sent pages, before their leases run out
-        report.heartbeats_missed = check_heartbeats(self.txs, now)  # first: a missed beat may page at once
-        report.requests_missed = record_missed_requests(self.txs, now)
+        last = self._housekept
+        if last is None or not last <= now < last + HOUSEKEEPING_EVERY:
+            self._recover_orphans(now)  # first: a dead worker's sent pages, before their leases run out
+            report.heartbeats_missed = check_heartbeats(self._tick_txs, now)  # first: a missed beat may page at once
+            report.requests_missed = record_missed_requests(self._tick_txs, now)
+            self._housekept = now
         last = self._reminders_checked
         if last is None or not last <= now < last + REMINDER_CHECK_EVERY:
-            report.reminders = send_review_reminders(self.txs, now)  # overdue reviews and actions, once a day each
+            report.reminders = send_review_reminders(self._tick_txs, now)  # overdue reviews and actions, once a day
             self._reminders_checked = now
         while True:
-            with self.bulk() as store:
+            with self._tick_bulk() as store:
                 directory = store.directory()
                 timers = store.claim_due_timers(now, self.batch)
                 store.lock_incidents([timer.incident_id for timer in timers])
@@ -99,7 +121,8 @@ class Worker:
             if len(timers) < self.batch or self._stopping.is_set():
                 break
         while True:
-            with self.txs() as store:
+            failed = report.failed
+            with self._tick_txs() as store:
                 # The lease runs from the moment of the claim, not from the tick's `now`: a long tick
                 # must not hand out leases that have already run out, or two workers send one page.
                 elapsed = timedelta(seconds=time.monotonic() - started)
@@ -114,8 +137,10 @@ class Worker:
                                         [deadline] * len(claimed), [report] * len(claimed)))
             finally:
                 self._record_delivered(now)  # whatever a failed recording left behind
-            if not claimed or self._stopping.is_set():  # else loop: a failure may have queued a fallback
+            if not claimed or self._stopping.is_set():
                 break
+            if len(claimed) < self.claim and report.failed == failed:
+                break  # every page due by `now` was claimed and none failed: no fallback can be due yet
         self._seal(now, report)
         return report
 
@@ -198,7 +223,7 @@ class Worker:
         self._last_seal = now
         batches = 1 if busy else IDLE_SEAL_BATCHES
         try:
-            report.sealed = seal_audit(self.txs, now, max_batches=batches)
+            report.sealed = seal_audit(self._tick_txs, now, max_batches=batches)
         except Unavailable:
             raise
         except Exception:
@@ -206,13 +231,11 @@ class Worker:
             return
         self._seal_behind = report.sealed >= batches * SEAL_BATCH  # every batch was full: maybe more
 
-    def lag_seconds(self, now: datetime) -> float:
+    def lag_seconds(self, now: datetime, txs: Transactions | None = None) -> float:
         """How far the oldest due work (an unfired timer, a page due to be sent) is behind `now`."""
-        with self.txs() as store:
-            timer_due = store.next_timer_due()
-            delivery_due = store.next_delivery_due()
-            depth = store.outbox_depth()
-            failed = store.outbox_failed()
+        with (txs or self.txs)() as store:
+            state = store.engine_state()
+        timer_due, delivery_due, depth, failed = state.timer_due, state.delivery_due, state.depth, state.failed
         timer_lag = max((now - timer_due).total_seconds(), 0.0) if timer_due else 0.0
         delivery_lag = max((now - delivery_due).total_seconds(), 0.0) if delivery_due else 0.0
         self._next_due = min((d for d in (timer_due, delivery_due) if d is not None), default=None)
@@ -235,10 +258,22 @@ class Worker:
 
     def run_forever(self, clock: Clock, stop: threading.Event, poll: float = 1.0) -> None:
         """Tick on the wall clock until `stop` is set; errors are logged and the loop goes on."""
-        reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
         self._clock = clock
         if self.journal_dir is not None and self.journal is None:
             self.journal = DeliveryJournal(self.journal_dir)
+        if self.kept is not None:
+            self._tick_txs, self._tick_bulk = self.kept.txs, self.kept.bulk
+        try:
+            self._loop(clock, stop, poll)
+        finally:
+            self._tick_txs, self._tick_bulk = self.txs, self.bulk
+            if self.kept is not None:
+                self.kept.release()
+        self.close(clock.now())
+
+    def _loop(self, clock: Clock, stop: threading.Event, poll: float) -> None:
+        reminders_due = clock.now() + READINESS_CHECK_EVERY  # not at start: a restart must not nag
+        lag_read = float("-inf")
         while not stop.is_set() and not self._stopping.is_set():
             busy = False
             ticked = clock.now()
@@ -247,10 +282,13 @@ class Worker:
                     reminders_due = ticked + READINESS_CHECK_EVERY
                     send_reminders(self.txs, self.channels, ticked)
                 report = self.run_once(ticked)
-                self.lag_seconds(clock.now())
-                metrics.LAST_TICK.set_to_current_time()
                 # Work may have fallen due while this tick ran: after a busy tick, tick again at once.
                 busy = bool(report.timers_fired or report.delivered or report.failed)
+                # Before a wait, read when work falls due next; during a storm, for the gauges once a second.
+                if not busy or time.monotonic() >= lag_read + LAG_EVERY:
+                    self.lag_seconds(clock.now(), self._tick_txs)
+                    lag_read = time.monotonic()
+                metrics.LAST_TICK.set_to_current_time()
             except Unavailable as exc:
                 log.warning("database unavailable, retrying: %s", exc)
             except Exception:
@@ -258,7 +296,6 @@ class Worker:
             if not busy:
                 self._wake.wait(idle_wait(self._next_due, ticked, clock.now(), poll))
             self._wake.clear()
-        self.close(clock.now())
 
     def close(self, now: datetime) -> None:
         """Record what is left and remove the journal; if recording fails, the journal stays for the others."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -156,7 +156,7 @@ class Database:
         try:
             with self._turn(durable), self._session(keep) as session, session.begin():
                 if not durable and self.is_postgres:
-                    session.execute(text("SET LOCAL synchronous_commit = off"))
+                    session.connection().exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield SqlStore(session)
         except PoolTimeout as exc:
             raise Unavailable(f"no database connection free: {exc}") from exc

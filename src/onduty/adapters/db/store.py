@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from onduty.adapters.db.playbook_store import PlaybookStore
 from onduty.adapters.db.readiness_store import ReadinessStore
 from onduty.adapters.db.record_rows import entries_of, insert_entries, insert_timers
 from onduty.adapters.db.review_store import ReviewStore
-from onduty.app.ports import ApiKey, ApiKeyInfo, Conflict, IncidentFilter, Role
+from onduty.app.ports import ApiKey, ApiKeyInfo, Conflict, EngineState, IncidentFilter, OutboxState, Role
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import OPEN_STATUSES, Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.model import Directory, Override
@@ -42,6 +42,43 @@ _ADD_OUTBOX = {
     .returning(t.outbox.c.id)
     for locking, dialect_insert in ((False, sqlite_insert), (True, pg_insert))
 }
+# The worker's per-tick reads, built once (on first use: the domain classes are mapped when a Database is
+# made): building a statement and its cache key cost more than running it.
+_CLAIMS: dict[tuple[str, bool], Any] = {}
+
+
+def _claim_statement(kind: str, locking: bool) -> Any:
+    stmt = _CLAIMS.get((kind, locking))
+    if stmt is None:
+        if kind == "timers":
+            stmt = (select(t.StoredTimer)
+                    .where(t.timers.c.done.is_(False), t.timers.c.due_at <= bindparam("now"))
+                    .order_by(t.timers.c.due_at, t.timers.c.id).limit(bindparam("limit")))
+        else:
+            c = t.outbox.c
+            stmt = (select(OutboxMessage)
+                    .where(or_((c.status == "pending") & (c.next_attempt_at <= bindparam("now")),
+                               (c.status == "delivering") & (c.lease_until <= bindparam("now"))))
+                    .order_by(c.next_attempt_at, c.id).limit(bindparam("limit")))
+        if locking:
+            stmt = stmt.with_for_update(skip_locked=True)
+        _CLAIMS[(kind, locking)] = stmt
+    return stmt
+
+
+_ENGINE_STATE = select(
+    select(func.min(t.timers.c.due_at)).where(t.timers.c.done.is_(False)).scalar_subquery(),
+    select(func.min(t.outbox.c.next_attempt_at)).where(t.outbox.c.status == "pending").scalar_subquery(),
+    select(func.min(t.outbox.c.lease_until)).where(t.outbox.c.status == "delivering").scalar_subquery(),
+    select(func.count()).select_from(t.outbox).where(t.outbox.c.status.in_(("pending", "delivering")))
+    .scalar_subquery(),
+    select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "failed").scalar_subquery(),
+)
+_OUTBOX_STATES = (select(*(t.outbox.c[name] for name in OutboxState._fields))
+                  .where(t.outbox.c.id.in_(bindparam("ids", expanding=True))).order_by(t.outbox.c.id))
+_OUTBOX_STATES_LOCKED = _OUTBOX_STATES.with_for_update()
+_MARK_DELIVERED = (update(t.outbox).where(t.outbox.c.id == bindparam("message_id"))
+                   .values(status="delivered", delivered_at=bindparam("at"), lease_until=None))
 PLAN_RECHECK_SECONDS = 2.0
 _latest: dict[str, tuple[float, str]] = {}  # database url → (checked at, sha of its newest plan)
 
@@ -304,15 +341,8 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
 
     def claim_due_timers(self, now: datetime, limit: int) -> list[Timer]:
         """Due timers, loaded as mapped `StoredTimer`s: the caller's changes to them are flushed."""
-        stmt = (
-            select(t.StoredTimer)
-            .where(t.timers.c.done.is_(False), t.timers.c.due_at <= now)
-            .order_by(t.timers.c.due_at, t.timers.c.id)
-            .limit(limit)
-        )
-        if self._locking:
-            stmt = stmt.with_for_update(skip_locked=True)
-        return list(self.session.scalars(stmt))
+        stmt = _claim_statement("timers", self._locking)
+        return list(self.session.scalars(stmt, {"now": now, "limit": limit}))
 
     def next_timer_due(self) -> datetime | None:
         due: datetime | None = self.session.scalar(
@@ -331,19 +361,8 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
 
     def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
         """Lease due messages; a lease left by a crashed worker expires and the message is re-sent."""
-        c = t.outbox.c
-        stmt = (
-            select(OutboxMessage)
-            .where(or_(
-                (c.status == "pending") & (c.next_attempt_at <= now),
-                (c.status == "delivering") & (c.lease_until <= now),
-            ))
-            .order_by(c.next_attempt_at, c.id)
-            .limit(limit)
-        )
-        if self._locking:
-            stmt = stmt.with_for_update(skip_locked=True)
-        claimed = list(self.session.scalars(stmt))
+        stmt = _claim_statement("pages", self._locking)
+        claimed = list(self.session.scalars(stmt, {"now": now, "limit": limit}))
         for message in claimed:
             message.status = "delivering"
             message.lease_until = lease_until
@@ -357,10 +376,26 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         leased = self.session.scalar(select(func.min(c.lease_until)).where(c.status == "delivering"))
         return min((d for d in (pending, leased) if d is not None), default=None)
 
+    def engine_state(self) -> EngineState:
+        """The soonest unfired timer, pending page and lease, and the outbox's depth and failures: one statement."""
+        timer_due, pending, leased, depth, failed = self.session.execute(_ENGINE_STATE).one()
+        delivery_due = min((d for d in (pending, leased) if d is not None), default=None)
+        return EngineState(timer_due, delivery_due, int(depth or 0), int(failed or 0))
+
     def outbox_messages(self, message_ids: Sequence[int]) -> list[OutboxMessage]:
         """These messages, locked in id order on PostgreSQL (one statement for a batch of outcomes)."""
         stmt = select(OutboxMessage).where(t.outbox.c.id.in_(sorted(set(message_ids)))).order_by(t.outbox.c.id)
         return list(self.session.scalars(stmt.with_for_update() if self._locking else stmt))
+
+    def outbox_states(self, message_ids: Sequence[int]) -> list[OutboxState]:
+        """Without the ORM: recording a group of delivered pages read and updated each as a mapped object,
+        which cost more than the statements."""
+        stmt = _OUTBOX_STATES_LOCKED if self._locking else _OUTBOX_STATES
+        return [OutboxState(*row) for row in self.session.execute(stmt, {"ids": sorted(set(message_ids))})]
+
+    def mark_delivered(self, delivered: Sequence[tuple[int, datetime]]) -> None:
+        if delivered:
+            self.session.execute(_MARK_DELIVERED, [{"message_id": i, "at": at} for i, at in delivered])
 
     def outbox_message(self, message_id: int) -> OutboxMessage | None:
         stmt = select(OutboxMessage).where(t.outbox.c.id == message_id)
