@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import insert, select, text, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -264,20 +264,7 @@ class AlertStore:
         if not keys:
             return {}
         self._flush_pending()
-        c = t.alert_groups.c
-        unique = list(dict.fromkeys(keys))
-        if self._locking:  # `active` as the partial index says it, so the planner can use it
-            stmt = select(c.id, c.service_id, c.group_key, c.incident_id, c.closes_at).where(
-                c.active, tuple_(c.service_id, c.group_key).in_(unique)
-            )
-            rows = [tuple(r) for r in self.session.execute(stmt)]
-        else:
-            clause, params = sqlite_pairs_in("service_id, group_key", unique)
-            sql = ("SELECT id, service_id, group_key, incident_id, closes_at FROM alert_groups "
-                   f"WHERE active AND {clause}")
-            rows = [(r[0], r[1], r[2], r[3], IngestSql.read_time(r[4])) for r in
-                    self.session.connection().exec_driver_sql(sql, tuple(params))]
-        return {(r[1], r[2]): (r[0], r[3], r[4]) for r in rows}
+        return IngestSql(self.session.connection(), self._locking).active_groups(keys)
 
     def close_groups(self, group_ids: Sequence[int]) -> None:
         if group_ids:
@@ -312,15 +299,7 @@ class AlertStore:
         if not service_ids:
             return {}
         self._flush_pending()
-        # One probe per service into the partial index of open rows (ix_incident_services_open): its WHERE
-        # is the bare column, which the query must repeat as such for SQLite to use the index.
-        s = t.incident_services.c
-        unique = sorted(set(service_ids))
-        probes = [select(s.incident_id).where(s.service_id == service_id, text("incident_services.open"))
-                  .order_by(s.incident_id).limit(1).scalar_subquery().label(f"p{n}")
-                  for n, service_id in enumerate(unique)]
-        row = self.session.execute(select(*probes)).one()
-        return {service_id: found for service_id, found in zip(unique, row, strict=True) if found is not None}
+        return IngestSql(self.session.connection(), self._locking).incidents_affecting(service_ids)
 
     def add_affected_services(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
         """(incident id, service id, reason) rows; a service already listed keeps its first reason."""

@@ -363,23 +363,11 @@ class BatchStore(SqlStore):
         self._flush_pending()
         return self.sql.silences(now)
 
-    def active_groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, datetime]]:
-        if not keys:
-            return {}
-        self._flush_pending()
-        return self.sql.active_groups(keys)
-
     def open_incident_status(self, incident_ids: Sequence[int]) -> dict[int, str]:
         if not incident_ids:
             return {}
         self._flush_pending()
         return self.sql.incident_status(incident_ids)
-
-    def open_incidents_affecting(self, service_ids: Sequence[str]) -> dict[str, int]:
-        if not service_ids:
-            return {}
-        self._flush_pending()
-        return self.sql.incidents_affecting(service_ids)
 
     def monitoring_incidents_for(self, keys: Sequence[tuple[str, str]], groups: Sequence[tuple[str, str]]
                                  ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:

@@ -57,7 +57,6 @@ def sqlite_run(connection: Any, sql: str, params: Sequence[Any] = (), *, many: b
         raise DBAPIError.instance(sql, params, exc, raw.Error, ismulti=many) from exc
 
 
-
 def sqlite_pairs_in(columns: str, pairs: Sequence[tuple[Any, Any]]) -> tuple[str, list[Any]]:
     """`(a, b) IN (…)` for SQLite in the one shape its planner answers with index lookups: a subquery over
     VALUES. A plain row-value list, `(a, b) IN ((?, ?), …)` or `IN (VALUES …)`, scans the whole table (or
@@ -65,6 +64,7 @@ def sqlite_pairs_in(columns: str, pairs: Sequence[tuple[Any, Any]]) -> tuple[str
     values = ", ".join(["(?, ?)"] * len(pairs))
     return (f"({columns}) IN (SELECT column1, column2 FROM (VALUES {values}))",
             [v for pair in pairs for v in pair])
+
 
 class IngestSql:
     """The driver-level statements of one connection (SQLite or PostgreSQL)."""

@@ -382,11 +382,6 @@ class SqlStore(AlertStore, PlaybookStore, ReadinessStore, FeedStore, LifecycleSt
         delivery_due = min((d for d in (pending, leased) if d is not None), default=None)
         return EngineState(timer_due, delivery_due, int(depth or 0), int(failed or 0))
 
-    def outbox_messages(self, message_ids: Sequence[int]) -> list[OutboxMessage]:
-        """These messages, locked in id order on PostgreSQL (one statement for a batch of outcomes)."""
-        stmt = select(OutboxMessage).where(t.outbox.c.id.in_(sorted(set(message_ids)))).order_by(t.outbox.c.id)
-        return list(self.session.scalars(stmt.with_for_update() if self._locking else stmt))
-
     def outbox_states(self, message_ids: Sequence[int]) -> list[OutboxState]:
         """Without the ORM: recording a group of delivered pages read and updated each as a mapped object,
         which cost more than the statements."""
