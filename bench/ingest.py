@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -30,14 +31,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import orjson
@@ -74,7 +74,8 @@ def free_port() -> int:
 
 
 class PageReceiver(BaseHTTPRequestHandler):
-    """Stands in for the phones: answers every webhook page with 204, so the worker delivers for real."""
+    """Stands in for the phones: answers every webhook page with 204, so the worker delivers for real.
+    `GET /counts` tells how many pages came, and how many were first-level escalation pages."""
 
     received = 0
     first_pages: ClassVar[set[str]] = set()  # webhook ids (idempotency keys) of first-level escalation pages
@@ -88,15 +89,48 @@ class PageReceiver(BaseHTTPRequestHandler):
         self.send_response(204)
         self.end_headers()
 
+    def do_GET(self) -> None:
+        body = orjson.dumps({"received": PageReceiver.received, "first_pages": len(PageReceiver.first_pages)})
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, *args: object) -> None:
         pass
 
 
-def loopback_plan(workdir: Path) -> tuple[Path, ThreadingHTTPServer]:
+def _receive(port: Any) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PageReceiver)
+    port.put(server.server_address[1])
+    server.serve_forever()
+
+
+class Receiver:
+    """The page receiver in a process of its own: its threads would otherwise take turns on the load
+    generator's interpreter, and slow the load down by as much as the pages cost it."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        port = context.Queue()
+        self.process = context.Process(target=_receive, args=(port,), daemon=True)
+        self.process.start()
+        self.port: int = port.get(timeout=60)
+
+    def counts(self) -> tuple[int, int]:
+        """(pages received, first-level pages received) so far."""
+        found = httpx.get(f"http://127.0.0.1:{self.port}/counts", timeout=10, trust_env=False).json()
+        return int(found["received"]), int(found["first_pages"])
+
+    def shutdown(self) -> None:
+        self.process.terminate()
+        self.process.join(10)
+
+
+def loopback_plan(workdir: Path) -> tuple[Path, Receiver]:
     """The sample plan with its webhook pages pointed at a receiver on loopback."""
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), PageReceiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    hooks = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/"
+    receiver = Receiver()
+    hooks = f"http://127.0.0.1:{receiver.port}/hooks/"
     plan = workdir / "onduty.yaml"
     plan.write_text(PLAN.read_text().replace("https://pager.halyard.example/hooks/", hooks)
                     .replace("organization:\n", "organization:\n  webhook_allow_networks: [127.0.0.0/8]\n", 1))
@@ -104,29 +138,43 @@ def loopback_plan(workdir: Path) -> tuple[Path, ThreadingHTTPServer]:
     return plan, receiver
 
 
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of `pid` and its child processes (`serve --processes N`) so far, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
+def family(pid: int) -> list[int]:
+    """`pid` and its descendants now (the ingest process, the processes of `serve --processes N`), from /proc."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
         try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             continue
+    return found
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The peak resident memory of `pid` and its descendants, added up (VmHWM from /proc)."""
+    total = 0
+    for member in family(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024, 1) if total else None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` and its descendants so far, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in family(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -141,7 +189,8 @@ def database_cpu_seconds(url: str) -> float | None:
 
 
 @contextmanager
-def onduty_server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+def onduty_server(args: argparse.Namespace, workdir: Path,
+                  ) -> Iterator[tuple[str, str, subprocess.Popen[bytes], Receiver]]:
     """A fresh database with the sample plan, an integration key, and `onduty serve` on loopback."""
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     if args.database_url:
@@ -173,7 +222,7 @@ def onduty_server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        yield base, key, server
+        yield base, key, server, receiver
     finally:
         if worker is not None:
             worker.terminate()
@@ -238,7 +287,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     prefix = f"b{uuid.uuid4().hex[:6]}"
     hot = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
     results: dict[str, object] = {}
-    with onduty_server(args, workdir) as (base, key, server):
+    with onduty_server(args, workdir) as (base, key, server, receiver):
         warm, _ = pd_requests(base, key, f"{prefix}-w", 300, 0.0, hot, 2)
         send(base, [(request_bytes(base, "/v2/enqueue", orjson.dumps({
             "routing_key": key, "event_action": "trigger", "dedup_key": h,
@@ -279,7 +328,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         })
         time.sleep(1)
         results["onduty_peak_rss_mb"] = peak_rss_mb(server.pid)
-        results["pages_received"] = PageReceiver.received
+        results["pages_received"] = receiver.counts()[0]
     with alertmanager(workdir, free_port()) as am:
         single = api_requests(am, f"{prefix}-s", args.events, 1)
         send(am, api_requests(am, f"{prefix}-w", 300, 1), 8)
@@ -301,7 +350,7 @@ def run_rate(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     """Single PagerDuty events at a fixed rate (open loop): the latency a steady source sees."""
     prefix = f"r{uuid.uuid4().hex[:6]}"
     hot = [f"{prefix}-hot{i}" for i in range(args.hot_keys)]
-    with onduty_server(args, workdir) as (base, key, server):
+    with onduty_server(args, workdir) as (base, key, server, _receiver):
         warm, _ = pd_requests(base, key, f"{prefix}-w", 300, 0.0, hot, 2)
         send(base, warm, 8)
         count = int(args.rate * args.seconds)
@@ -320,7 +369,7 @@ def run_storm(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     prefix = f"s{uuid.uuid4().hex[:6]}"
     keys = [f"{prefix}-{i % args.storm_keys}" for i in range(args.storm_alerts)]
-    with onduty_server(args, workdir) as (base, key, server):
+    with onduty_server(args, workdir) as (base, key, server, receiver):
         requests = [(request_bytes(base, "/v2/enqueue", orjson.dumps({
             "routing_key": key, "event_action": "trigger", "dedup_key": k,
             "payload": {"summary": f"storm on {k}", "source": "bench", "severity": "critical"},
@@ -328,7 +377,7 @@ def run_storm(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         started = time.perf_counter()
         load = send(base, requests, args.concurrency)
         deadline = time.monotonic() + 120
-        while len(PageReceiver.first_pages) < args.storm_keys and time.monotonic() < deadline:
+        while receiver.counts()[1] < args.storm_keys and time.monotonic() < deadline:
             time.sleep(0.2)
         paged_after = time.perf_counter() - started
         time.sleep(1)
@@ -339,8 +388,8 @@ def run_storm(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         return {"storm": measured("storm", load, {
             "alerts": args.storm_alerts, "keys": args.storm_keys, "concurrency": args.concurrency,
             "incidents": incidents, "stored_occurrences": occurrences, "first_pages_queued": first_pages,
-            "first_pages_received": len(PageReceiver.first_pages),
-            "webhooks_received_in_all": PageReceiver.received,
+            "first_pages_received": receiver.counts()[1],
+            "webhooks_received_in_all": receiver.counts()[0],
             "seconds_until_every_first_page_delivered": round(paged_after, 2),
             "server_peak_rss_mb": peak_rss_mb(server.pid),
         })}
