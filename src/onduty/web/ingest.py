@@ -19,7 +19,7 @@ def ingest_writer(container: Container) -> IngestWriter:
             container.worker.wake()  # a new incident pages now, not at the next poll
 
     writers = container.settings.ingest_writers if container.db.is_postgres else 1
-    # each writer thread keeps its connection (PostgreSQL): no pool checkout and pre-ping per commit
+    # each writer thread keeps its connection: no pool checkout (and, on PostgreSQL, pre-ping) per commit
     return IngestWriter(batch_transactions(container.db, keep=True), container.clock, on_commit=committed,
                         max_batch_events=container.settings.ingest_batch_events, writers=writers,
                         on_thread_end=container.db.release_kept)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onduty.adapters.db import tables as t
-from onduty.adapters.db.ingest_sql import IngestSql, pg_binary, sqlite_pairs_in
+from onduty.adapters.db.ingest_sql import IngestSql, pg_binary, sqlite_pairs_in, sqlite_run
 from onduty.app.ports import AlertFilter, Conflict
 from onduty.domain.alerts import Alert, AlertUpsert, UpsertOutcome
 from onduty.domain.changes import Change
@@ -158,7 +158,7 @@ class AlertStore:
                 params += [r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
                            None if first is None else stamps[first], at, at, r.occurrences, json_value(r.details)]
             sql = _upsert_sql(len(chunk), self._locking)
-            for row in connection.exec_driver_sql(sql, tuple(params)).fetchall():  # at once, not row by row
+            for row in sqlite_run(connection, sql, params):
                 key = (row[1], row[2])
                 found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
         self._forget_loaded()
@@ -180,7 +180,7 @@ class AlertStore:
             chunk = unique[start:start + UPSERT_CHUNK]
             clause, params = sqlite_pairs_in("service_id, dedup_key", chunk)
             sql = f"SELECT service_id, dedup_key FROM alerts WHERE status != 'resolved' AND {clause}"
-            found.update((r[0], r[1]) for r in connection.exec_driver_sql(sql, tuple(params)))
+            found.update((r[0], r[1]) for r in sqlite_run(connection, sql, params))
         return found
 
     def insert_alerts(self, rows: Sequence[AlertUpsert], now: datetime) -> None:
@@ -205,7 +205,7 @@ class AlertStore:
                     values.append((r.service_id, r.dedup_key, r.incident_id, r.status, r.summary, r.source,
                                    r.severity, None if first is None else stamps[first], at, at, r.occurrences,
                                    _sqlite_json(r.details)))
-                connection.exec_driver_sql(_SQLITE_INSERT, values)
+                sqlite_run(connection, _SQLITE_INSERT, values, many=True)
         except psycopg.errors.UniqueViolation as exc:  # the driver's own error: the statement bypassed SQLAlchemy
             raise Conflict("an alert key was opened by another writer meanwhile") from exc
         except IntegrityError as exc:
