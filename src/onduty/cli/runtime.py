@@ -12,6 +12,7 @@ import typer
 
 from onduty.cli.common import container, err
 from onduty.config import SERVE_WORKER_ENV
+from onduty.web.heap import settle_heap
 
 
 def serve(
@@ -31,7 +32,6 @@ def serve(
     import uvicorn
 
     from onduty.web.app import create_app
-    from onduty.web.heap import settle_heap
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     c = container()
@@ -67,4 +67,7 @@ def run_worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, shutdown)
     err.print("onduty worker running; Ctrl-C to stop")
+    # as `serve` does: a full collection walking every module mid-transaction held SQLite's write lock
+    # for up to 100 ms, and ingest waited behind it
+    settle_heap()
     c.worker.run_forever(c.clock, stop, poll)

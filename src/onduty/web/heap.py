@@ -1,4 +1,5 @@
-"""The garbage collector of a serving process, set once the app is built.
+"""The garbage collector of a long-running process (`onduty serve` once the app is built, `onduty worker`
+before its first tick).
 
 Everything loaded at start (modules, the ORM's mappings, the plan) lives as long as the process, yet
 each full collection walked all of it again: under a stream of alert batches a full collection came
