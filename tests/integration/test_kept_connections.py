@@ -4,6 +4,8 @@ the connection back, and `release_kept` returns it to the pool."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,25 +31,31 @@ def record(store: Any) -> None:
                                                   occurred_at=at, received_at=at, details={}, links=[]))
 
 
+@contextmanager
+def checkouts(db: Any) -> Iterator[list[int]]:
+    """Count the pool checkouts made inside the block."""
+    counted: list[int] = []
+
+    def count_one(*_: Any) -> None:
+        counted.append(1)
+
+    event.listen(db.engine, "checkout", count_one)
+    try:
+        yield counted
+    finally:
+        event.remove(db.engine, "checkout", count_one)
+
+
 def test_a_kept_connection_serves_the_next_transaction_and_its_commits_are_visible(planned: Container) -> None:
     db = planned.db
     before = count(planned)
     with db.transaction(keep=True) as store:
         first = raw_connection(store)
         record(store)
-    checkouts: list[int] = []
-
-    def counted(*_: Any) -> None:
-        checkouts.append(1)
-
-    event.listen(db.engine, "checkout", counted)
-    try:
-        with db.transaction(keep=True) as store:
-            assert raw_connection(store) is first
-            record(store)
-    finally:
-        event.remove(db.engine, "checkout", counted)
-    assert checkouts == []  # the second transaction took nothing from the pool
+    with checkouts(db) as taken, db.transaction(keep=True) as store:
+        assert raw_connection(store) is first
+        record(store)
+    assert taken == []  # the second transaction took nothing from the pool
     assert count(planned) == before + 2  # seen from another connection: both committed
     db.release_kept()
     with db.transaction(keep=True) as store:
@@ -57,12 +65,14 @@ def test_a_kept_connection_serves_the_next_transaction_and_its_commits_are_visib
 def test_a_failed_transaction_rolls_back_and_gives_its_kept_connection_back(planned: Container) -> None:
     db = planned.db
     before = count(planned)
+    with db.transaction(keep=True) as store:
+        pass  # this thread now keeps a connection
     with pytest.raises(RuntimeError), db.transaction(keep=True) as store:
         record(store)
         raise RuntimeError("the batch failed")
-    assert getattr(db._kept, "held", None) is None  # handed back, not kept for the next transaction
     assert count(planned) == before
-    with db.transaction(keep=True) as store:
+    with checkouts(db) as taken, db.transaction(keep=True) as store:
         record(store)
+    assert taken == [1]  # the failed transaction gave its connection back: this one came from the pool
     assert count(planned) == before + 1
     db.release_kept()

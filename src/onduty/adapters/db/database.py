@@ -143,6 +143,9 @@ class Database:
             self._sqlite_lock if self.engine.dialect.name == "sqlite" else nullcontext()
         )
         self._kept = threading.local()  # `.held`: (connection, when last used) of a thread that keeps one
+        # PostgreSQL and SQLite files (there the pool's checkout and check-in cost a single-event commit
+        # about 15 % of its CPU); not SQLite in memory, whose pool may hand every thread one connection
+        self._keeps = self.is_postgres or path is not None
 
     @property
     def is_postgres(self) -> bool:
@@ -173,8 +176,7 @@ class Database:
             raise
 
     def _session(self, keep: bool) -> AbstractContextManager[Session]:
-        # SQLite files too: the pool's checkout and check-in cost a single-event commit a tenth of its CPU
-        return self._kept_session() if keep and (self.is_postgres or self._priority is not None) else self._sessions()
+        return self._kept_session() if keep and self._keeps else self._sessions()
 
     @contextmanager
     def _kept_session(self) -> Iterator[Session]:
