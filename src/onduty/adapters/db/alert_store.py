@@ -71,10 +71,9 @@ PG_INSERT_ALERTS = (
 
 def pg_alert_rows(ordered: Sequence[AlertUpsert]) -> str:
     """New alerts as the JSON document `PG_INSERT_ALERTS` reads (one orjson call for every row)."""
-    return orjson.dumps([{"s": r.service_id, "k": r.dedup_key, "i": r.incident_id, "st": r.status,
-                          "su": r.summary, "so": r.source, "sv": r.severity, "f": r.first_signal_at,
-                          "n": r.occurrences, "d": r.details} for r in ordered],
-                        option=orjson.OPT_NON_STR_KEYS).decode()
+    return t.json_text([{"s": r.service_id, "k": r.dedup_key, "i": r.incident_id, "st": r.status,
+                       "su": r.summary, "so": r.source, "sv": r.severity, "f": r.first_signal_at,
+                       "n": r.occurrences, "d": r.details} for r in ordered])
 
 
 _SQLITE_INSERT = f"INSERT INTO alerts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"
@@ -94,11 +93,6 @@ def _pg_time(value: datetime) -> datetime:
     return value
 
 
-def _sqlite_json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-_pg_json = _sqlite_json
 
 
 class AlertStore:
@@ -133,15 +127,14 @@ class AlertStore:
         self._flush_pending()
         ordered = sorted(rows, key=lambda r: (r.service_id, r.dedup_key))  # one lock order: no deadlocks
         counts = {(r.service_id, r.dedup_key): r.occurrences for r in ordered}
-        stamp, json_value = (_pg_time, _pg_json) if self._locking else (t.sqlite_time, _sqlite_json)
+        stamp = _pg_time if self._locking else t.sqlite_time
         at = stamp(now)
         connection = self.session.connection()
         found = {}
         if self._locking:
-            document = orjson.dumps([{"s": r.service_id, "k": r.dedup_key, "st": r.status, "su": r.summary,
-                                      "so": r.source, "sv": r.severity, "f": r.first_signal_at,
-                                      "n": r.occurrences, "d": r.details} for r in ordered],
-                                    option=orjson.OPT_NON_STR_KEYS).decode()
+            document = t.json_text([{"s": r.service_id, "k": r.dedup_key, "st": r.status, "su": r.summary,
+                                   "so": r.source, "sv": r.severity, "f": r.first_signal_at,
+                                   "n": r.occurrences, "d": r.details} for r in ordered])
             for row in pg_binary(connection, _PG_UPSERT, (document, at)):
                 key = (row[1], row[2])
                 found[key] = UpsertOutcome(row[0], row[3], row[4], row[5], row[5] == counts[key])
@@ -156,7 +149,7 @@ class AlertStore:
                 if first is not None and first not in stamps:
                     stamps[first] = stamp(first)
                 params += [r.service_id, r.dedup_key, r.status, r.summary, r.source, r.severity,
-                           None if first is None else stamps[first], at, at, r.occurrences, json_value(r.details)]
+                           None if first is None else stamps[first], at, at, r.occurrences, t.json_text(r.details)]
             sql = _upsert_sql(len(chunk), self._locking)
             for row in sqlite_run(connection, sql, params):
                 key = (row[1], row[2])
@@ -204,7 +197,7 @@ class AlertStore:
                         stamps[first] = t.sqlite_time(first)
                     values.append((r.service_id, r.dedup_key, r.incident_id, r.status, r.summary, r.source,
                                    r.severity, None if first is None else stamps[first], at, at, r.occurrences,
-                                   _sqlite_json(r.details)))
+                                   t.json_text(r.details)))
                 sqlite_run(connection, _SQLITE_INSERT, values, many=True)
         except psycopg.errors.UniqueViolation as exc:  # the driver's own error: the statement bypassed SQLAlchemy
             raise Conflict("an alert key was opened by another writer meanwhile") from exc

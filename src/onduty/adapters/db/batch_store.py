@@ -1,11 +1,11 @@
 """A Store for the ingest path that writes new incidents, timers and timeline entries in bulk.
 
 The ORM flushes one object at a time (about a quarter of a millisecond each); a batch of events opens
-many incidents, so here they are buffered and written with one executemany (one COPY on PostgreSQL)
-per table. Incident ids are reserved up front (max + 1 under SQLite's write lock; from the sequence
-on PostgreSQL, a round's worth at once) so timers and timeline entries can point at them before they
-are written. Every read, and every other write,
-first writes what is buffered, so the Store behaves exactly as the plain one. The reads every ingest
+many incidents, so here they are buffered and written with one executemany per table on SQLite, and
+on PostgreSQL with one INSERT from a JSON document per table, all in one pipeline. Incident ids are
+reserved up front (max + 1 under SQLite's write lock; from the sequence on PostgreSQL, a round's worth
+at once) so timers and timeline entries can point at them before they are written. Every read, and
+every other write, first writes what is buffered, so the Store behaves exactly as the plain one. The reads every ingest
 transaction makes (silences, groups, statuses, monitoring incidents) go to the driver (ingest_sql.py).
 """
 
@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import psycopg
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
@@ -32,27 +31,36 @@ from onduty.domain.alerts import Alert, AlertUpsert
 from onduty.domain.incidents import Incident, OutboxMessage, TimelineEntry, Timer
 from onduty.domain.suppression import Silence
 
-_INSERTS: dict[tuple[str, str, bool], tuple[str, Callable[[object], tuple[Any, ...]]]] = {}
+_INSERTS: dict[tuple[str, bool], tuple[str, Callable[[object], tuple[Any, ...]]]] = {}
+
+
+def _values(keys: Sequence[str]) -> Callable[[object], tuple[Any, ...]]:
+    """A function from an object to its values of `keys`, read from its __dict__ in one C call (the ORM's
+    attribute reads and a generator per row cost more than SQLite's insert)."""
+    read = operator.itemgetter(*keys)
+
+    def values(obj: object) -> tuple[Any, ...]:
+        try:
+            found = read(obj.__dict__)
+        except (KeyError, AttributeError):  # a value not loaded yet (or no __dict__): read it as an attribute
+            return tuple(getattr(obj, key) for key in keys)
+        return (found,) if len(keys) == 1 else tuple(found)
+
+    return values
 
 
 def _row_builder(keys: Sequence[str], processors: Sequence[Any]) -> Callable[[object], tuple[Any, ...]]:
-    """A function from an object to its row: the values read from its __dict__ in one C call (the ORM's
-    attribute reads and a generator per row cost more than SQLite's insert), then each column type's
-    bind processor applied where the type has one (a time's only when it is set)."""
-    read = operator.itemgetter(*keys)
+    """A function from an object to its SQLite row: its values (`_values`), then each column type's bind
+    processor applied where the type has one (a time's only when it is set)."""
+    read = _values(keys)
     stamps = [n for n, process in enumerate(processors) if process is _sqlite_stamp]
     processed = [(n, process) for n, process in enumerate(processors)
                  if process is not None and process is not _sqlite_stamp]
 
     def row(obj: object) -> tuple[Any, ...]:
-        try:
-            values = read(obj.__dict__)
-        except (KeyError, AttributeError):  # a value not loaded yet (or no __dict__): read it as an attribute
-            values = tuple(getattr(obj, key) for key in keys)
-        if len(keys) == 1:
-            values = (values,)
+        values = read(obj)
         if not processed and not stamps:
-            return tuple(values)
+            return values
         out = list(values)
         for n in stamps:
             if out[n] is not None:
@@ -89,15 +97,13 @@ def _bind_processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | No
 
 
 def _insert_plan(table: Table, dialect: Any, with_id: bool) -> tuple[str, Callable[[object], tuple[Any, ...]]]:
-    """The driver-level statement for `table` (an INSERT on SQLite, a COPY on PostgreSQL) and the
-    function that turns an object into its row, built once per dialect."""
-    key = (table.name, dialect.name, with_id)
+    """SQLite: the INSERT for `table` and the function that turns an object into its row, built once."""
+    key = (table.name, with_id)
     plan = _INSERTS.get(key)
     if plan is None:
         columns = [c for c in table.columns if with_id or c.key != "id"]
-        names = ", ".join(c.name for c in columns)
-        sql = (f"COPY {table.name} ({names}) FROM STDIN" if dialect.name == "postgresql" else
-               f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)})")
+        sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+               f"VALUES ({', '.join('?' for _ in columns)})")
         plan = _INSERTS[key] = (sql, _row_builder([c.key for c in columns],
                                                   [_bind_processor(c.type, dialect) for c in columns]))
     return plan
@@ -118,19 +124,12 @@ def _pg_insert_plan(table: Table, with_id: bool) -> tuple[str, Callable[[object]
         names = ", ".join(c.name for c in columns)
         sql = (f"INSERT INTO {table.name} ({names}) SELECT {names} "
                f"FROM json_populate_recordset(NULL::{table.name}, CAST(%b AS json))")
-        keys = [c.key for c in columns]
-        read = operator.itemgetter(*keys)
+        read = _values([c.key for c in columns])
         stamps = [n for n, c in enumerate(columns) if isinstance(c.type, t.UTCDateTime)]
         labels = [c.name for c in columns]
 
         def row(obj: object) -> dict[str, Any]:
-            try:
-                values = read(obj.__dict__)
-            except (KeyError, AttributeError):  # a value not loaded yet: read it as an attribute
-                values = tuple(getattr(obj, key) for key in keys)
-            if len(keys) == 1:
-                values = (values,)
-            out = list(values)
+            out = list(read(obj))
             for n in stamps:
                 value = out[n]
                 if value is not None:
@@ -150,12 +149,8 @@ def _pg_inserts(table: Table, objects: Sequence[object]) -> list[tuple[str, tupl
         chosen = [o for o in objects if (o.__dict__.get("id") is not None) == with_id]
         if chosen:
             sql, row = _pg_insert_plan(table, with_id)
-            out.append((sql, (_pg_json([row(o) for o in chosen]),)))
+            out.append((sql, (t.json_text([row(o) for o in chosen]),)))
     return out
-
-
-def _pg_json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 _PG_GROUPS = ("INSERT INTO alert_groups (service_id, group_key, incident_id, opened_at, closes_at, active) "
@@ -185,22 +180,14 @@ def _pg_pipeline(session: Any, statements: Sequence[tuple[str, tuple[Any, ...]]]
 
 
 def _bulk_insert(session: Any, table: Table, objects: Sequence[object]) -> None:
-    """Straight to the driver: SQLAlchemy's per-row parameter building cost more than the database did.
-    SQLite takes one executemany; PostgreSQL one COPY (its executemany would send each row alone).
-    Values still pass through each column type's own bind processor."""
+    """SQLite: one executemany straight to the driver (SQLAlchemy's per-row parameter building cost more
+    than the database did); values still pass through each column type's own bind processor."""
     connection = session.connection()
     for with_id in (True, False):
         chosen = [o for o in objects if (o.__dict__.get("id") is not None) == with_id]
-        if not chosen:
-            continue
-        sql, row = _insert_plan(table, connection.dialect, with_id)
-        rows = [row(o) for o in chosen]
-        if connection.dialect.name != "postgresql":
-            sqlite_run(connection, sql, rows, many=True)
-            continue
-        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for values in rows:
-                copy.write_row(values)
+        if chosen:
+            sql, row = _insert_plan(table, connection.dialect, with_id)
+            sqlite_run(connection, sql, [row(o) for o in chosen], many=True)
 
 
 class BatchStore(SqlStore):
@@ -280,13 +267,13 @@ class BatchStore(SqlStore):
         if self._incidents:
             statements += _pg_inserts(t.incidents, self._incidents)
         if self._groups:
-            statements.append((_PG_GROUPS, (_pg_json([{"s": s, "g": g, "i": i, "o": o, "c": c}
+            statements.append((_PG_GROUPS, (t.json_text([{"s": s, "g": g, "i": i, "o": o, "c": c}
                                                        for s, g, i, o, c in self._groups]),)))
         if self._affected:
             first: dict[tuple[int, str], tuple[str, datetime]] = {}
             for i, s, r, a in self._affected:  # a service already listed keeps its first reason
                 first.setdefault((i, s), (r, a))
-            statements.append((_PG_AFFECTED, (_pg_json([{"i": i, "s": s, "r": r, "a": a}
+            statements.append((_PG_AFFECTED, (t.json_text([{"i": i, "s": s, "r": r, "a": a}
                                                          for (i, s), (r, a) in first.items()]),)))
         statements += [(PG_INSERT_ALERTS, (document, now)) for document, now in self._new_alerts]
         for table, buffer in ((t.timers, self._timers), (t.timeline, self._entries)):

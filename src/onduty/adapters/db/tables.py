@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -36,6 +37,12 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 
 from onduty.domain.alerts import Alert
 from onduty.domain.incidents import Incident, OutboxMessage, Timer
+
+
+def json_text(value: Any) -> str:
+    """JSON as text through orjson, for JSON columns and the driver-level statements: several times
+    faster than json.dumps on the ingest path."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def sqlite_time(value: datetime) -> str:
