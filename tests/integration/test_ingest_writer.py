@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from onduty.adapters.db.batch_store import batch_transactions
 from onduty.app.ports import IncidentFilter
@@ -69,15 +70,24 @@ def test_one_bad_request_fails_alone_and_the_rest_of_its_batch_is_stored(planned
         assert len(store.incidents(IncidentFilter())) == 2
 
 
+def commit_sizes() -> tuple[float, float]:
+    """(group commits, events they stored) so far, from the `onduty_ingest_commit_events` histogram."""
+    count = REGISTRY.get_sample_value("onduty_ingest_commit_events_count") or 0.0
+    return count, REGISTRY.get_sample_value("onduty_ingest_commit_events_sum") or 0.0
+
+
 def test_concurrent_requests_share_one_commit(planned: Container) -> None:
     commits: list[int] = []
     writer = IngestWriter(counting(planned, commits), planned.clock, autostart=False)
     futures = [writer.submit([("recs-model", trigger(f"k{n}"))]) for n in range(20)]
+    before = commit_sizes()
     writer.start()
     results = [f.result(timeout=10)[0] for f in futures]
     writer.stop()
     assert all(r.decision is Decision.OPEN for r in results)
     assert len({r.incident_id for r in results}) == 20
+    after = commit_sizes()
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 20)  # /metrics shows one commit of 20 events
     assert len(commits) == 1  # twenty requests, one transaction
 
 

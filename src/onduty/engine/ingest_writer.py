@@ -179,9 +179,11 @@ class IngestWriter:
                 except Exception as exc:
                     self._answer(loops, request, None, exc)
                 else:
+                    metrics.INGEST_COMMIT_EVENTS.observe(len(done))
                     self._answer(loops, request, done, None)
                     results += done
         else:
+            metrics.INGEST_COMMIT_EVENTS.observe(len(stored))
             offset = 0
             for request in batch:
                 self._answer(loops, request, stored[offset: offset + len(request.items)], None)

@@ -15,3 +15,5 @@ DELIVERY_FAILURES = Counter("onduty_delivery_failures_total", "Failed delivery a
 EVENTS_ACCEPTED = Counter("onduty_events_accepted_total", "Alert events stored", ["source", "decision"])
 EVENTS_REJECTED = Counter("onduty_events_rejected_total", "Alert events refused as invalid", ["source"])
 INGEST_SECONDS = Histogram("onduty_ingest_seconds", "Time to store one event, commit included")
+INGEST_COMMIT_EVENTS = Histogram("onduty_ingest_commit_events", "Events stored per ingest group commit",
+                                 buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096))
