@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import httpx
 import orjson
 from alertmanager_side import alertmanager, api_requests
+from http_floor import floor_server
 from loadgen import Load, request_bytes, run_paced
 from loadgen import run as send
 
@@ -185,7 +186,7 @@ def database_cpu_seconds(url: str) -> float | None:
         return None
     pids = query(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                       "AND pid != pg_backend_pid()")
-    return sum(cpu_seconds(int(pid)) for (pid,) in pids)
+    return sum((cpu_seconds(int(str(pid))) for (pid,) in pids), 0.0)
 
 
 @contextmanager
@@ -237,6 +238,21 @@ def onduty_server(args: argparse.Namespace, workdir: Path,
         receiver.shutdown()
 
 
+def commit_counts(base: str) -> tuple[float, float]:
+    """(group commits, events they stored) so far, from the server's `onduty_ingest_commit_events`."""
+    found = {"count": 0.0, "sum": 0.0}
+    for line in httpx.get(f"{base}/metrics", timeout=10, trust_env=False).text.splitlines():
+        for part in found:
+            if line.startswith(f"onduty_ingest_commit_events_{part} "):
+                found[part] = float(line.split()[-1])
+    return found["count"], found["sum"]
+
+
+def events_per_commit(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    commits = after[0] - before[0]
+    return round((after[1] - before[1]) / commits, 1) if commits else None
+
+
 def query(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
     from sqlalchemy import create_engine, text
 
@@ -277,8 +293,9 @@ def am_webhook_requests(base: str, key: str, prefix: str, batches: int, size: in
 
 def measured(name: str, load: Load, extra: dict[str, object] | None = None) -> dict[str, object]:
     figures = load.figures()
-    note(f"{name}: {figures['events_per_s']} events/s, p50 {figures['latency_ms']['p50']} ms, "  # type: ignore[index]
-         f"p99 {figures['latency_ms']['p99']} ms, statuses {figures['statuses']}")
+    latency: Any = figures["latency_ms"]
+    note(f"{name}: {figures['events_per_s']} events/s, p50 {latency['p50']} ms, "
+         f"p99 {latency['p99']} ms, statuses {figures['statuses']}")
     return {**figures, **(extra or {})}
 
 
@@ -293,9 +310,9 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "routing_key": key, "event_action": "trigger", "dedup_key": h,
             "payload": {"summary": "hot", "source": "bench", "severity": "warning"}})), 1) for h in hot] + warm, 8)
         requests, keys = pd_requests(base, key, f"{prefix}-m", args.events, args.dedup_ratio, hot, args.seed)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, commits_before = cpu_seconds(server.pid), commit_counts(base)
         load = send(base, requests, args.concurrency)
-        cpu_single = cpu_seconds(server.pid) - cpu_before
+        cpu_single, commits_single = cpu_seconds(server.pid) - cpu_before, commit_counts(base)
         rows = query(url, "SELECT dedup_key, occurrences FROM alerts WHERE dedup_key LIKE :p", p=f"{prefix}-%")
         stored = {k: n for k, n in rows}
         new_keys = {k for k in keys if not k.startswith(f"{prefix}-hot")}
@@ -304,15 +321,17 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "lost": len(new_keys - set(stored)) if load.statuses.get(202) == args.events else "n/a",
             "incidents_opened": len(new_keys),
             "server_cpu_us_per_event": round(1e6 * cpu_single / args.events, 1),
+            "events_per_commit": events_per_commit(commits_before, commits_single),
         })
         # The same load with every event a repeat of an open alert: what the single figure costs without
         # the incidents (each with its timers and timeline) that the new keys open.
         repeats, _ = pd_requests(base, key, f"{prefix}-r", args.events, 1.0, hot, args.seed + 1)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, commits_before = cpu_seconds(server.pid), commit_counts(base)
         load = send(base, repeats, args.concurrency)
         results["onduty_pd_single_repeats"] = measured("onduty pd single, repeats only", load, {
             "events": args.events, "concurrency": args.concurrency, "dedup_ratio": 1.0,
             "server_cpu_us_per_event": round(1e6 * (cpu_seconds(server.pid) - cpu_before) / args.events, 1),
+            "events_per_commit": events_per_commit(commits_before, commit_counts(base)),
         })
         batches = max(1, args.batch_events // args.batch)
         cpu_before, db_before = cpu_seconds(server.pid), database_cpu_seconds(url)
@@ -336,12 +355,23 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         batch = api_requests(am, f"{prefix}-b", max(1, args.batch_events // args.batch), args.batch)
         results["alertmanager_batch"] = measured(f"alertmanager batch x{args.batch}",
                                                  send(am, batch, args.batch_concurrency))
+    with floor_server(free_port()) as (floor, process):
+        # the same single events, answered by the least a Python endpoint on onduty's HTTP stack can do
+        send(floor, pd_requests(floor, "floor", f"{prefix}-fw", 300, 0.0, hot, 2)[0], 8)
+        cpu_before = cpu_seconds(process.pid)
+        load = send(floor, pd_requests(floor, "floor", f"{prefix}-f", args.events, args.dedup_ratio, hot,
+                                       args.seed)[0], args.concurrency)
+        results["python_http_floor_single"] = measured("python http floor single", load, {
+            "server_cpu_us_per_event": round(1e6 * (cpu_seconds(process.pid) - cpu_before) / args.events, 1),
+        })
     ratio = {}
-    for mine, theirs, name in (("onduty_pd_single", "alertmanager_single", "single"),
+    for mine, theirs, name in (("python_http_floor_single", "alertmanager_single", "python_http_floor_single"),
+                               ("onduty_pd_single", "alertmanager_single", "single"),
                                ("onduty_pd_single_repeats", "alertmanager_single", "single_repeats_only"),
                                ("onduty_am_batch", "alertmanager_batch", "batch")):
-        a, b = results[mine], results[theirs]
-        ratio[name] = round(a["events_per_s"] / b["events_per_s"], 3) if b["events_per_s"] else None  # type: ignore[index,operator]
+        a: Any = results[mine]
+        b: Any = results[theirs]
+        ratio[name] = round(a["events_per_s"] / b["events_per_s"], 3) if b["events_per_s"] else None
     results["ratio_onduty_to_alertmanager"] = ratio
     return results
 

@@ -115,3 +115,20 @@ def test_sealing_a_batch_at_a_time_continues_each_chain(planned: Container, cloc
     assert seal_audit(planned.db, clock.now(), batch=2) == unsealed
     _counts, findings, unsealed = verify_audit(planned.db)
     assert findings == [] and unsealed == 0
+
+
+
+def test_each_chain_head_is_its_newest_seal(planned: Container, clock: SimulatedClock) -> None:
+    now = clock.now()
+    create_api_key(planned.db, "viewer", None, now, actor="ops")  # the organization's chain
+    create_api_key(planned.db, "viewer", "northwind", now, actor="ops")
+    trigger(planned, key="a")
+    trigger(planned, key="b")
+    seal_audit(planned.db, now, batch=1)  # a row of each source per transaction: each chain grows by steps
+    with planned.db.transaction() as store:
+        chains = store.audit_chains()
+        heads = store.chain_heads([*chains, "no-such-client"])
+        seals = {chain: store.seals(chain) for chain in chains}
+    assert len(chains) >= 2
+    assert heads == {chain: (found[-1].seq, found[-1].chain_hash) for chain, found in seals.items()}
+    assert max(seq for seq, _hash in heads.values()) > 1  # the newest seal, not the first

@@ -33,7 +33,7 @@ SEAL_EVERY = timedelta(seconds=5)
 HOUSEKEEPING_EVERY = timedelta(seconds=1)
 LAG_EVERY = 1.0  # seconds: how often back-to-back busy ticks update the lag gauges
 MIN_IDLE_WAIT = 0.1  # seconds: the shortest sleep before work due soon (each tick costs a few queries)
-IDLE_SEAL_BATCHES = 4  # batches of audit rows sealed after an idle tick (a tenth of a second or so each)
+IDLE_SEAL_BATCHES = 20  # batches of audit rows sealed after an idle tick (a few milliseconds each)
 
 
 @dataclass(frozen=True)
