@@ -28,6 +28,17 @@ receivers:
 """
 
 
+def wait_ready(url: str, what: str, seconds: float = 30.0) -> None:
+    """Poll `url` until it answers 200; exit naming `what` if it does not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"{what} did not become ready in {seconds:g} s")
+
+
 @contextlib.contextmanager
 def alertmanager(workdir: Path, port: int) -> Iterator[str]:
     if not Path(BINARY).exists():
@@ -42,14 +53,7 @@ def alertmanager(workdir: Path, port: int) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/-/ready", timeout=1, trust_env=False).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise SystemExit("alertmanager did not become ready in 30 s")
+        wait_ready(f"{url}/-/ready", "alertmanager")
         yield url
     finally:
         process.terminate()

@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
+from alertmanager_side import wait_ready
 
 Receive = Any
 Send = Any
@@ -61,14 +60,7 @@ def floor_server(port: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/ready", timeout=1, trust_env=False).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise SystemExit("the HTTP floor app did not start in 30 s")
+        wait_ready(f"{url}/ready", "the HTTP floor app")
         yield url, process
     finally:
         process.terminate()

@@ -28,7 +28,8 @@ from onduty.adapters.clock import SimulatedClock
 from onduty.adapters.db.batch_store import batch_transactions
 from onduty.app.ingest import ingest_events
 from onduty.app.plans import apply_plan
-from onduty.bootstrap import build
+from onduty.app.ports import Transactions
+from onduty.bootstrap import Container, build
 from onduty.config import Settings
 from onduty.domain.alerts import AlertEvent
 from onduty.plan.load import load_plan
@@ -44,20 +45,26 @@ def trigger(key: str) -> AlertEvent:
     return AlertEvent("trigger", key, f"bench: relevance fell on {key}", "bench", "warning")
 
 
+def planned_database(database_url: str | None, prefix: str) -> tuple[Path, Container, SimulatedClock, Transactions]:
+    """A fresh SQLite file in a temp folder (or the given database, emptied) with the sample plan applied:
+    (folder, container, clock, the ingest writer's transactions)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    url = database_url or f"sqlite:///{folder}/onduty.db"
+    if database_url:
+        reset_database(url)
+    clock = SimulatedClock(datetime(2026, 11, 20, 23, 40, tzinfo=UTC))
+    c = build(Settings(database_url=url), clock=clock)
+    apply_plan(c.db, load_plan(PLAN), str(PLAN), clock.now())
+    return folder, c, clock, batch_transactions(c.db, keep=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a database to use instead of a fresh SQLite file (emptied first)")
     parser.add_argument("--sizes", default="1,4,16,32", help="events per transaction (default 1,4,16,32)")
     parser.add_argument("--events", type=int, default=1600, help="events per size and kind (default 1600)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="onduty-ingest-tx-"))
-    url = args.database_url or f"sqlite:///{folder}/onduty.db"
-    if args.database_url:
-        reset_database(url)
-    clock = SimulatedClock(datetime(2026, 11, 20, 23, 40, tzinfo=UTC))
-    c = build(Settings(database_url=url), clock=clock)
-    apply_plan(c.db, load_plan(PLAN), str(PLAN), clock.now())
-    txs = batch_transactions(c.db, keep=True)
+    folder, c, clock, txs = planned_database(args.database_url, "onduty-ingest-tx-")
     hot = [f"hot-{n}" for n in range(20)]
     ingest_events(txs, [(SERVICE, trigger(key)) for key in hot], clock.now())
     figures: dict[str, Any] = {"bench": "ingest_tx", "database": c.db.engine.dialect.name}

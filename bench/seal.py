@@ -16,29 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from onduty.adapters.clock import SimulatedClock
-from onduty.adapters.db.batch_store import batch_transactions
+from ingest_tx import SERVICE, planned_database, trigger
+
 from onduty.app.audit import seal_audit
 from onduty.app.ingest import ingest_events
-from onduty.app.plans import apply_plan
-from onduty.bootstrap import build
-from onduty.config import Settings
-from onduty.domain.alerts import AlertEvent
-from onduty.plan.load import load_plan
-
-ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "examples" / "agency" / "onduty.yaml"
-SERVICE = "recs-model"
-sys.path.insert(0, str(ROOT))
-from tests.faults.harness import reset_database  # noqa: E402
 
 
 def main() -> None:
@@ -49,19 +34,11 @@ def main() -> None:
     parser.add_argument("--fresh", type=int, default=800, help="incidents to seal per batch size (default 800)")
     parser.add_argument("--batches", default="500,100", help="rows per source per transaction (default 500,100)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="onduty-seal-"))
-    url = args.database_url or f"sqlite:///{folder}/onduty.db"
-    if args.database_url:
-        reset_database(url)
-    clock = SimulatedClock(datetime(2026, 11, 20, 23, 40, tzinfo=UTC))
-    c = build(Settings(database_url=url), clock=clock)
-    apply_plan(c.db, load_plan(PLAN), str(PLAN), clock.now())
-    txs = batch_transactions(c.db, keep=True)
+    folder, c, clock, txs = planned_database(args.database_url, "onduty-seal-")
 
     def open_incidents(count: int) -> None:
         for _ in range(0, count, 16):
-            ingest_events(txs, [(SERVICE, AlertEvent("trigger", uuid.uuid4().hex, "bench: relevance fell",
-                                                     "bench", "warning")) for _ in range(16)], clock.now())
+            ingest_events(txs, [(SERVICE, trigger(uuid.uuid4().hex)) for _ in range(16)], clock.now())
 
     figures: dict[str, Any] = {"bench": "seal", "database": c.db.engine.dialect.name}
     opened = 0
