@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,17 +47,23 @@ def trigger(key: str) -> AlertEvent:
     return AlertEvent("trigger", key, f"bench: relevance fell on {key}", "bench", "warning")
 
 
-def planned_database(database_url: str | None, prefix: str) -> tuple[Path, Container, SimulatedClock, Transactions]:
+@contextmanager
+def planned_database(database_url: str | None, prefix: str) -> Iterator[tuple[Container, SimulatedClock, Transactions]]:
     """A fresh SQLite file in a temp folder (or the given database, emptied) with the sample plan applied:
-    (folder, container, clock, the ingest writer's transactions)."""
+    (container, clock, the ingest writer's transactions); closed and the folder removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     url = database_url or f"sqlite:///{folder}/onduty.db"
     if database_url:
         reset_database(url)
     clock = SimulatedClock(datetime(2026, 11, 20, 23, 40, tzinfo=UTC))
     c = build(Settings(database_url=url), clock=clock)
-    apply_plan(c.db, load_plan(PLAN), str(PLAN), clock.now())
-    return folder, c, clock, batch_transactions(c.db, keep=True)
+    try:
+        apply_plan(c.db, load_plan(PLAN), str(PLAN), clock.now())
+        yield c, clock, batch_transactions(c.db, keep=True)
+    finally:
+        c.db.release_kept()
+        c.db.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
@@ -64,27 +72,24 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,4,16,32", help="events per transaction (default 1,4,16,32)")
     parser.add_argument("--events", type=int, default=1600, help="events per size and kind (default 1600)")
     args = parser.parse_args()
-    folder, c, clock, txs = planned_database(args.database_url, "onduty-ingest-tx-")
-    hot = [f"hot-{n}" for n in range(20)]
-    ingest_events(txs, [(SERVICE, trigger(key)) for key in hot], clock.now())
-    figures: dict[str, Any] = {"bench": "ingest_tx", "database": c.db.engine.dialect.name}
-    for kind in ("new", "repeat"):
-        for size in (int(s) for s in args.sizes.split(",")):
-            rounds = max(20, args.events // size)
-            cpu = wall = 0.0
-            for r in range(rounds):
-                keys = [uuid.uuid4().hex if kind == "new" else hot[(r * size + i) % len(hot)] for i in range(size)]
-                items = [(SERVICE, trigger(key)) for key in keys]
-                started_cpu, started = time.thread_time(), time.perf_counter()
-                ingest_events(txs, items, clock.now())
-                cpu += time.thread_time() - started_cpu
-                wall += time.perf_counter() - started
-            figures[f"{kind}_{size}"] = {"cpu_us_per_tx": round(cpu / rounds * 1e6),
-                                         "cpu_us_per_event": round(cpu / rounds / size * 1e6, 1),
-                                         "wall_us_per_tx": round(wall / rounds * 1e6)}
-    c.db.release_kept()
-    c.db.dispose()
-    shutil.rmtree(folder, ignore_errors=True)
+    with planned_database(args.database_url, "onduty-ingest-tx-") as (c, clock, txs):
+        hot = [f"hot-{n}" for n in range(20)]
+        ingest_events(txs, [(SERVICE, trigger(key)) for key in hot], clock.now())
+        figures: dict[str, Any] = {"bench": "ingest_tx", "database": c.db.engine.dialect.name}
+        for kind in ("new", "repeat"):
+            for size in (int(s) for s in args.sizes.split(",")):
+                rounds = max(20, args.events // size)
+                cpu = wall = 0.0
+                for r in range(rounds):
+                    keys = [uuid.uuid4().hex if kind == "new" else hot[(r * size + i) % len(hot)] for i in range(size)]
+                    items = [(SERVICE, trigger(key)) for key in keys]
+                    started_cpu, started = time.thread_time(), time.perf_counter()
+                    ingest_events(txs, items, clock.now())
+                    cpu += time.thread_time() - started_cpu
+                    wall += time.perf_counter() - started
+                figures[f"{kind}_{size}"] = {"cpu_us_per_tx": round(cpu / rounds * 1e6),
+                                             "cpu_us_per_event": round(cpu / rounds / size * 1e6, 1),
+                                             "wall_us_per_tx": round(wall / rounds * 1e6)}
     print(json.dumps(figures, indent=2))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 import uuid
 from typing import Any
@@ -34,37 +33,35 @@ def main() -> None:
     parser.add_argument("--fresh", type=int, default=800, help="incidents to seal per batch size (default 800)")
     parser.add_argument("--batches", default="500,100", help="rows per source per transaction (default 500,100)")
     args = parser.parse_args()
-    folder, c, clock, txs = planned_database(args.database_url, "onduty-seal-")
+    with planned_database(args.database_url, "onduty-seal-") as (c, clock, txs):
 
-    def open_incidents(count: int) -> None:
-        for _ in range(0, count, 16):
-            ingest_events(txs, [(SERVICE, trigger(uuid.uuid4().hex)) for _ in range(16)], clock.now())
+        def open_incidents(count: int) -> None:
+            for _ in range(0, count, 16):
+                ingest_events(txs, [(SERVICE, trigger(uuid.uuid4().hex)) for _ in range(16)], clock.now())
 
-    figures: dict[str, Any] = {"bench": "seal", "database": c.db.engine.dialect.name}
-    opened = 0
-    for history in (int(h) for h in args.history.split(",")):
-        open_incidents(history - opened)
-        opened = history
-        seal_audit(c.db.relaxed, clock.now())
-        for batch in (int(b) for b in args.batches.split(",")):
-            open_incidents(args.fresh)
-            opened += args.fresh
-            held: list[float] = []
-            rows = 0
-            while True:
-                started = time.perf_counter()
-                sealed = seal_audit(c.db.relaxed, clock.now(), batch=batch, max_batches=1)
-                if not sealed:
-                    break
-                held.append((time.perf_counter() - started) * 1000)
-                rows += sealed
-            held.sort()
-            figures[f"history_{history}_batch_{batch}"] = {
-                "transactions": len(held), "rows": rows, "ms_per_transaction_median": round(held[len(held) // 2], 2),
-                "ms_per_transaction_max": round(held[-1], 2), "us_per_row": round(sum(held) * 1000 / rows, 1)}
-    c.db.release_kept()
-    c.db.dispose()
-    shutil.rmtree(folder, ignore_errors=True)
+        figures: dict[str, Any] = {"bench": "seal", "database": c.db.engine.dialect.name}
+        opened = 0
+        for history in (int(h) for h in args.history.split(",")):
+            open_incidents(history - opened)
+            opened = history
+            seal_audit(c.db.relaxed, clock.now())
+            for batch in (int(b) for b in args.batches.split(",")):
+                open_incidents(args.fresh)
+                opened += args.fresh
+                held: list[float] = []
+                rows = 0
+                while True:
+                    started = time.perf_counter()
+                    sealed = seal_audit(c.db.relaxed, clock.now(), batch=batch, max_batches=1)
+                    if not sealed:
+                        break
+                    held.append((time.perf_counter() - started) * 1000)
+                    rows += sealed
+                held.sort()
+                figures[f"history_{history}_batch_{batch}"] = {
+                    "transactions": len(held), "rows": rows,
+                    "ms_per_transaction_median": round(held[len(held) // 2], 2),
+                    "ms_per_transaction_max": round(held[-1], 2), "us_per_row": round(sum(held) * 1000 / rows, 1)}
     print(json.dumps(figures, indent=2))
 
 

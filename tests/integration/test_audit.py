@@ -117,7 +117,6 @@ def test_sealing_a_batch_at_a_time_continues_each_chain(planned: Container, cloc
     assert findings == [] and unsealed == 0
 
 
-
 def test_each_chain_head_is_its_newest_seal(planned: Container, clock: SimulatedClock) -> None:
     now = clock.now()
     create_api_key(planned.db, "viewer", None, now, actor="ops")  # the organization's chain
