@@ -194,6 +194,12 @@ def database_cpu_seconds(url: str) -> float | None:
     return sum((cpu_seconds(int(str(pid))) for (pid,) in pids), 0.0)
 
 
+def database_cpu_us(url: str, before: float | None, count: int) -> float | None:
+    """The database's CPU per event (µs) since `before` (a `database_cpu_seconds` reading), or None."""
+    after = database_cpu_seconds(url)
+    return None if before is None or after is None else round((after - before) * 1e6 / count, 1)
+
+
 @contextmanager
 def onduty_server(args: argparse.Namespace, workdir: Path,
                   ) -> Iterator[tuple[str, str, subprocess.Popen[bytes], Receiver]]:
@@ -317,9 +323,10 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         requests, keys = pd_requests(base, key, f"{prefix}-m", args.events, args.dedup_ratio, hot, args.seed,
                                      args.severity)
         cpu_before, commits_before = cpu_seconds(server.pid), commit_counts(base)
-        pages_before = receiver.counts()[0]
+        pages_before, db_before = receiver.counts()[0], database_cpu_seconds(url)
         load = send(base, requests, args.concurrency)
         cpu_single, commits_single = cpu_seconds(server.pid) - cpu_before, commit_counts(base)
+        db_single = database_cpu_us(url, db_before, args.events)
         pages_single = receiver.counts()[0] - pages_before
         rows = query(url, "SELECT dedup_key, occurrences FROM alerts WHERE dedup_key LIKE :p", p=f"{prefix}-%")
         stored = {k: n for k, n in rows}
@@ -330,29 +337,31 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "lost": len(new_keys - set(stored)) if load.statuses.get(202) == args.events else "n/a",
             "incidents_opened": len(new_keys),
             "server_cpu_us_per_event": round(1e6 * cpu_single / args.events, 1),
+            "database_cpu_us_per_event": db_single,
             "events_per_commit": events_per_commit(commits_before, commits_single),
         })
         # The same load with every event a repeat of an open alert: what the single figure costs without
         # the incidents (each with its timers and timeline) that the new keys open.
         repeats, _ = pd_requests(base, key, f"{prefix}-r", args.events, 1.0, hot, args.seed + 1)
         cpu_before, commits_before = cpu_seconds(server.pid), commit_counts(base)
+        db_before = database_cpu_seconds(url)
         load = send(base, repeats, args.concurrency)
         results["onduty_pd_single_repeats"] = measured("onduty pd single, repeats only", load, {
             "events": args.events, "concurrency": args.concurrency, "dedup_ratio": 1.0,
             "server_cpu_us_per_event": round(1e6 * (cpu_seconds(server.pid) - cpu_before) / args.events, 1),
+            "database_cpu_us_per_event": database_cpu_us(url, db_before, args.events),
             "events_per_commit": events_per_commit(commits_before, commit_counts(base)),
         })
         batches = max(1, args.batch_events // args.batch)
         cpu_before, db_before = cpu_seconds(server.pid), database_cpu_seconds(url)
         am_load = send(base, am_webhook_requests(base, key, prefix, batches, args.batch), args.batch_concurrency)
-        cpu_after, db_after = cpu_seconds(server.pid), database_cpu_seconds(url)
+        cpu_after, db_alert = cpu_seconds(server.pid), database_cpu_us(url, db_before, batches * args.batch)
         stored_am = query(url, "SELECT COUNT(*) FROM alerts WHERE dedup_key LIKE 'am:%'")[0][0]
         results["onduty_am_batch"] = measured(f"onduty alertmanager webhook x{args.batch}", am_load, {
             "alerts": batches * args.batch, "batch": args.batch, "concurrency": args.batch_concurrency,
             "stored_alerts": stored_am,
             "server_cpu_us_per_alert": round((cpu_after - cpu_before) * 1e6 / (batches * args.batch), 1),
-            "database_cpu_us_per_alert": None if db_before is None or db_after is None else
-            round((db_after - db_before) * 1e6 / (batches * args.batch), 1),
+            "database_cpu_us_per_alert": db_alert,
         })
         time.sleep(1)
         results["onduty_peak_rss_mb"] = peak_rss_mb(server.pid)
