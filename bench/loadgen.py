@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ class Load:
     events_ok: int = 0
     seconds: float = 0.0
     bodies: list[bytes] = field(default_factory=list)  # kept only when asked
+    machine_busy: float | None = None  # CPU seconds every process on the machine used meanwhile
+    sender_cpu: float = 0.0  # CPU seconds of this load generator's own process meanwhile
 
     def figures(self) -> dict[str, object]:
         ordered = sorted(self.latencies)
@@ -37,7 +40,36 @@ class Load:
             "events_per_s": round(self.events_ok / self.seconds, 1) if self.seconds else 0.0,
             "latency_ms": {"p50": pct(50), "p90": pct(90), "p99": pct(99), "max": pct(100)},
             "statuses": {str(k): v for k, v in self.statuses.items()},
+            **self._cpu_figures(),
         }
+
+    def _cpu_figures(self) -> dict[str, object]:
+        """Where the CPU went per event: the whole machine's (server, worker, database, this load
+        generator: the budget every side shares on a small machine) and this load generator's own."""
+        if not self.events_ok or not self.seconds or self.machine_busy is None:
+            return {}
+        cores = os.cpu_count() or 1
+        return {"machine_cpu_us_per_event": round(self.machine_busy * 1e6 / self.events_ok, 1),
+                "machine_busy_share": round(self.machine_busy / (cores * self.seconds), 3),
+                "sender_cpu_us_per_event": round(self.sender_cpu * 1e6 / self.events_ok, 1)}
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds spent by every core so far, idle and I/O wait left out (Linux's /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:8]) - fields[3] - fields[4]) / ticks
+
+
+def _timed(load: Load, busy_before: float | None, cpu_before: float) -> Load:
+    busy_after = machine_busy_seconds()
+    load.machine_busy = None if busy_before is None or busy_after is None else busy_after - busy_before
+    load.sender_cpu = time.process_time() - cpu_before
+    return load
 
 
 def request_bytes(url: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
@@ -102,10 +134,10 @@ async def _connection(url: str, work: Iterator[tuple[bytes, int, float | None]],
 async def _run(url: str, requests: list[tuple[bytes, int]], concurrency: int, keep_bodies: bool) -> Load:
     load = Load()
     work = ((payload, events, None) for payload, events in requests)  # shared by every connection
-    started = time.perf_counter()
+    busy, cpu, started = machine_busy_seconds(), time.process_time(), time.perf_counter()
     await asyncio.gather(*(_connection(url, work, load, keep_bodies) for _ in range(concurrency)))
     load.seconds = time.perf_counter() - started
-    return load
+    return _timed(load, busy, cpu)
 
 
 def run(url: str, requests: list[tuple[bytes, int]], concurrency: int, keep_bodies: bool = False) -> Load:
@@ -120,11 +152,11 @@ def run(url: str, requests: list[tuple[bytes, int]], concurrency: int, keep_bodi
 
 async def _run_paced(url: str, requests: list[tuple[bytes, int]], rate: float, connections: int) -> Load:
     load = Load()
-    started = time.perf_counter()
+    busy, cpu, started = machine_busy_seconds(), time.process_time(), time.perf_counter()
     work = ((payload, events, started + i / rate) for i, (payload, events) in enumerate(requests))
     await asyncio.gather(*(_connection(url, work, load, False) for _ in range(connections)))
     load.seconds = time.perf_counter() - started
-    return load
+    return _timed(load, busy, cpu)
 
 
 def run_paced(url: str, requests: list[tuple[bytes, int]], rate: float, connections: int = 64) -> Load:
