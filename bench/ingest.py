@@ -35,6 +35,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,7 +44,7 @@ import httpx
 import orjson
 from alertmanager_side import alertmanager, api_requests
 from http_floor import floor_server
-from loadgen import Load, request_bytes, run_paced
+from loadgen import Load, machine_quiet, request_bytes, run_paced
 from loadgen import run as send
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -275,6 +276,23 @@ def query(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
+def worker_caught_up(url: str, timeout: float = 300.0) -> float | None:
+    """Wait until the worker has fired every due timer and sent every due page, so that the next load
+    does not share the machine (and SQLite's write lock) with this one's paging; the seconds it took,
+    or None when `timeout` passed first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        now = datetime.now(UTC)
+        at: object = now if url.startswith("postgresql") else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        due = query(url, "SELECT (SELECT COUNT(*) FROM timers WHERE NOT done AND due_at <= :at) + "
+                         "(SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'delivering') "
+                         "AND next_attempt_at <= :at)", at=at)[0][0]
+        if due == 0:
+            return round(time.monotonic() - started, 1)
+        time.sleep(0.5)
+    return None
+
+
 def pd_requests(base: str, key: str, prefix: str, count: int, ratio: float, hot: list[str],
                 seed: int, severity: str = "warning") -> tuple[list[tuple[bytes, int]], list[str]]:
     rng = random.Random(seed)
@@ -322,6 +340,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "payload": {"summary": "hot", "source": "bench", "severity": "warning"}})), 1) for h in hot] + warm, 8)
         requests, keys = pd_requests(base, key, f"{prefix}-m", args.events, args.dedup_ratio, hot, args.seed,
                                      args.severity)
+        machine_quiet()
         cpu_before, commits_before = cpu_seconds(server.pid), commit_counts(base)
         pages_before, db_before = receiver.counts()[0], database_cpu_seconds(url)
         load = send(base, requests, args.concurrency)
@@ -331,7 +350,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         rows = query(url, "SELECT dedup_key, occurrences FROM alerts WHERE dedup_key LIKE :p", p=f"{prefix}-%")
         stored = {k: n for k, n in rows}
         new_keys = {k for k in keys if not k.startswith(f"{prefix}-hot")}
-        results["onduty_pd_single"] = measured("onduty pd single", load, {
+        mixed = results["onduty_pd_single"] = measured("onduty pd single", load, {
             "events": args.events, "concurrency": args.concurrency, "dedup_ratio": args.dedup_ratio,
             "severity": args.severity, "pages_received_during_load": pages_single,
             "lost": len(new_keys - set(stored)) if load.statuses.get(202) == args.events else "n/a",
@@ -340,6 +359,9 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "database_cpu_us_per_event": db_single,
             "events_per_commit": events_per_commit(commits_before, commits_single),
         })
+        if args.worker != "none":
+            mixed["worker_caught_up_after_s"] = worker_caught_up(url)
+        mixed["machine_quiet_after_s"] = machine_quiet()  # every load starts on a quiet machine
         # The same load with every event a repeat of an open alert: what the single figure costs without
         # the incidents (each with its timers and timeline) that the new keys open.
         repeats, _ = pd_requests(base, key, f"{prefix}-r", args.events, 1.0, hot, args.seed + 1)
@@ -352,6 +374,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "database_cpu_us_per_event": database_cpu_us(url, db_before, args.events),
             "events_per_commit": events_per_commit(commits_before, commit_counts(base)),
         })
+        machine_quiet()
         batches = max(1, args.batch_events // args.batch)
         cpu_before, db_before = cpu_seconds(server.pid), database_cpu_seconds(url)
         am_load = send(base, am_webhook_requests(base, key, prefix, batches, args.batch), args.batch_concurrency)
@@ -369,6 +392,7 @@ def run_compare(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     with alertmanager(workdir, free_port()) as am:
         single = api_requests(am, f"{prefix}-s", args.events, 1)
         send(am, api_requests(am, f"{prefix}-w", 300, 1), 8)
+        machine_quiet()  # onduty's worker and database have stopped: Alertmanager starts as quiet as onduty did
         results["alertmanager_single"] = measured("alertmanager single", send(am, single, args.concurrency))
         batch = api_requests(am, f"{prefix}-b", max(1, args.batch_events // args.batch), args.batch)
         results["alertmanager_batch"] = measured(f"alertmanager batch x{args.batch}",

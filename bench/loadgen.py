@@ -65,6 +65,25 @@ def machine_busy_seconds() -> float | None:
     return (sum(fields[:8]) - fields[3] - fields[4]) / ticks
 
 
+def machine_quiet(timeout: float = 300.0, share: float = 0.1, window: float = 2.0) -> float | None:
+    """Wait until the machine's cores have been less than `share` busy for `window` seconds (a worker
+    catching up on pages and audit seals, a database's autovacuum: work a load left behind that would
+    otherwise land on the next one); the seconds it took, or None when `timeout` passed first."""
+    started = time.monotonic()
+    cores, step, calm = os.cpu_count() or 1, 0.5, 0.0
+    last = machine_busy_seconds()
+    while last is not None and time.monotonic() - started < timeout:
+        time.sleep(step)
+        now = machine_busy_seconds()
+        if now is None:
+            return None
+        calm = calm + step if (now - last) / (cores * step) < share else 0.0
+        last = now
+        if calm >= window:
+            return round(time.monotonic() - started, 1)
+    return None
+
+
 def _timed(load: Load, busy_before: float | None, cpu_before: float) -> Load:
     busy_after = machine_busy_seconds()
     load.machine_busy = None if busy_before is None or busy_after is None else busy_after - busy_before
