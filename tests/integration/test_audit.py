@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
@@ -131,3 +132,38 @@ def test_each_chain_head_is_its_newest_seal(planned: Container, clock: Simulated
     assert len(chains) >= 2
     assert heads == {chain: (found[-1].seq, found[-1].chain_hash) for chain, found in seals.items()}
     assert max(seq for seq, _hash in heads.values()) > 1  # the newest seal, not the first
+
+
+def _rows_read(plan: dict[str, Any]) -> int:
+    """The most rows any node of a PostgreSQL plan (EXPLAIN ANALYZE, JSON) produced."""
+    return max([int(plan.get("Actual Rows", 0)), *(_rows_read(child) for child in plan.get("Plans", []))])
+
+
+def test_newest_seal_is_one_index_probe_with_stale_statistics(planned: Container, clock: SimulatedClock) -> None:
+    create_api_key(planned.db, "viewer", None, clock.now(), actor="ops")
+    seal_audit(planned.db, clock.now())  # an admin action's seal: no timeline seal yet
+    with planned.db.engine.begin() as conn:  # statistics taken then, and 3,000 timeline seals after them
+        conn.execute(text("ANALYZE audit_seals"))
+        conn.execute(text("INSERT INTO audit_seals (chain, seq, source, row_id, chain_hash, sealed_at) "
+                          "VALUES ('probe', :n, 'timeline', :row, 'x', :at)"),
+                     [{"n": n, "row": 100_000 + n, "at": clock.now()} for n in range(1, 3001)])
+    ran: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        ran.append((statement, parameters))
+
+    event.listen(planned.db.engine, "before_cursor_execute", record)
+    try:
+        with planned.db.transaction() as store:
+            newest = store.newest_sealed_id("timeline")
+    finally:
+        event.remove(planned.db.engine, "before_cursor_execute", record)
+    assert newest == 103_000
+    (statement, parameters), = [(s, p) for s, p in ran if "audit_seals" in s]
+    with planned.db.engine.connect() as conn:
+        if planned.db.is_postgres:
+            plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).scalar_one()
+            assert _rows_read(plan[0]["Plan"]) == 1  # max() read all 3,000 here
+        else:
+            steps = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            assert any("USING COVERING INDEX uq_audit_seals_source_row" in s for s in steps), steps
