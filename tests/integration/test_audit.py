@@ -93,6 +93,8 @@ def _timeline_row(c: Container, row_id: int, incident_id: int, clock: SimulatedC
                      {"id": row_id, "incident": incident_id, "at": clock.now()})
 
 
+# Only PostgreSQL hands out ids before the commit; SQLite's one writer takes the next id as it inserts.
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_a_row_committed_below_the_newest_seal_is_sealed_too(planned: Container, clock: SimulatedClock) -> None:
     incident_id = trigger(planned)
     planned.worker.run_once(clock.now())
