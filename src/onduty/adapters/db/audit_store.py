@@ -49,13 +49,10 @@ class AuditStore:
         holds the write lock, are left out there."""
         s = t.audit_seals.c
         top = self.newest_sealed_id(source)
-        if self.session.get_bind().dialect.name == "sqlite":
-            return list(self.session.scalars(
-                select(table.c.id).where(table.c.id > top).order_by(table.c.id).limit(limit)))
         floor = max(top - LATE_COMMIT_WINDOW, 0)
-        rows = self._count(select(table.c.id).where(table.c.id > floor, table.c.id <= top))
-        seals = self._count(select(s.row_id).where(s.source == source, s.row_id > floor, s.row_id <= top))
-        if rows == seals:  # nothing committed late below the newest seal
+        if (self.session.get_bind().dialect.name == "sqlite"  # nothing committed late below the newest seal
+                or self._count(select(table.c.id).where(table.c.id > floor, table.c.id <= top))
+                == self._count(select(s.row_id).where(s.source == source, s.row_id > floor, s.row_id <= top))):
             return list(self.session.scalars(
                 select(table.c.id).where(table.c.id > top).order_by(table.c.id).limit(limit)))
         sealed = set(self.session.scalars(select(s.row_id).where(s.source == source, s.row_id > floor)))
